@@ -125,6 +125,7 @@ class Subsidy(Strict):
 
 class Category(Strict):
     code: CategoryCode
+    # Without a label the category's canonical Chinese name is shown.
     label: str | None = None
     # The label a registered-poor person takes instead (Daligang's 建档立卡 column).
     poor_label: str | None = None
@@ -133,12 +134,6 @@ class Category(Strict):
     # The category counts only together with one of these (Chuxiong: veterans in 低保/特困).
     requires_any: list[CategoryCode] = []
     subsidy: Subsidy | None = None
-
-    @model_validator(mode="after")
-    def _has_a_label(self) -> Self:
-        if self.label is None and self.poor_label is None:
-            raise ValueError("类别须至少写 label 或 poor_label")
-        return self
 
 
 class Identity(Strict):

@@ -1,0 +1,14 @@
+"""Integer fen arithmetic: percentages rounded half up, splits that keep their sum."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def percent_of(fen: int, percent: Decimal) -> int:
+    """`percent`% of `fen`, rounded half up to the fen, never through float."""
+    return int((Decimal(fen) * percent / 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def yuan(fen: int) -> str:
+    """Fen as yuan for people to read: 25000 -> '250', 15050 -> '150.5'."""
+    whole, part = divmod(fen, 100)
+    return f"{whole}" if part == 0 else f"{whole}.{part:02d}".rstrip("0")
