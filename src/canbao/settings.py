@@ -84,7 +84,9 @@ def database_from_url(url: str) -> dict[str, Any]:
             "HOST": unquote(query.get("host", parts.hostname or "")),
             "PORT": str(parts.port or query.get("port", "")),
         }
-    raise ValueError(f"DATABASE_URL 的协议 {parts.scheme!r} 不受支持：请用 sqlite:/// 或 postgres://")
+    raise ValueError(
+        f"DATABASE_URL 的协议 {parts.scheme!r} 不受支持：请用 sqlite:/// 或 postgres://"
+    )
 
 
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL") or default_database_url())}

@@ -1,0 +1,110 @@
+import json
+import sys
+from argparse import ArgumentTypeError
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from pydantic import ValidationError
+
+from canbao.policy.describe import describe
+from canbao.policy.loader import (
+    PolicyError,
+    explain_validation_error,
+    load_policy,
+    load_policy_file,
+    preset_ids,
+)
+from canbao.policy.quote import Facts, quote
+from canbao.policy.targets import compute_targets, read_target_table, shipped_table
+from canbao.tabular import TableError
+
+USAGE_ERROR = 2
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ArgumentTypeError(f"日期须为 YYYY-MM-DD：{text!r}") from None
+
+
+def read_facts(source: str) -> Facts:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"无法读取 {source}：{error.strerror}", returncode=USAGE_ERROR) from None
+    try:
+        return Facts.model_validate_json(text, strict=True)
+    except ValidationError as error:
+        problems = "；".join(explain_validation_error(error))
+        raise CommandError(f"事实数据有误：{problems}", returncode=USAGE_ERROR) from None
+
+
+class Command(BaseCommand):
+    help = "查看、检查政策，按政策为参保人核定应缴金额，计算任务数。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        actions.add_parser("list", help="列出内置政策")
+        show = actions.add_parser("show", help="以中文显示一项政策")
+        show.add_argument("policy", help="内置政策编号或 TOML 文件")
+        check = actions.add_parser("check", help="检查一个政策文件")
+        check.add_argument("file", type=Path)
+        quote_parser = actions.add_parser(
+            "quote",
+            help="核定一个人的身份属性、个人缴费、资助、应缴金额与待遇享受期（输出一个 JSON 对象）",
+        )
+        quote_parser.add_argument("policy", help="内置政策编号或 TOML 文件")
+        quote_parser.add_argument(
+            "--facts", required=True, help="参保人事实（JSON 对象）的文件，- 为标准输入"
+        )
+        quote_parser.add_argument("--paid-on", required=True, type=iso_date, help="缴费日期")
+        targets = actions.add_parser("targets", help="按政策参保率计算各单位任务数并核对列示数")
+        targets.add_argument("policy", help="内置政策编号或 TOML 文件")
+        targets.add_argument(
+            "--table",
+            type=Path,
+            help="任务分解表（.xlsx/.xls/.csv）；不给时用该政策随附的附件表",
+        )
+        targets.add_argument("--json", action="store_true", help="输出 JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            getattr(self, "_" + options["action"])(options)
+        except PolicyError as error:
+            raise CommandError(str(error), returncode=USAGE_ERROR) from None
+        except TableError as error:
+            raise CommandError(str(error), returncode=USAGE_ERROR) from None
+
+    def _list(self, options: dict[str, Any]) -> None:
+        for preset in preset_ids():
+            policy = load_policy(preset)
+            self.stdout.write(f"{preset}\t{policy.coverage_year}\t{policy.title}")
+
+    def _show(self, options: dict[str, Any]) -> None:
+        self.stdout.write(describe(load_policy(options["policy"])))
+
+    def _check(self, options: dict[str, Any]) -> None:
+        policy = load_policy_file(options["file"])
+        self.stdout.write(f"{options['file']}：政策 {policy.id}（{policy.title}）通过检查")
+
+    def _quote(self, options: dict[str, Any]) -> None:
+        policy = load_policy(options["policy"])
+        facts = read_facts(options["facts"])
+        result = quote(policy, facts, options["paid_on"])
+        self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
+
+    def _targets(self, options: dict[str, Any]) -> None:
+        policy = load_policy(options["policy"])
+        path = options["table"] or shipped_table(policy.id)
+        if path is None:
+            raise CommandError(
+                f"政策 {policy.id} 没有随附任务分解表，请用 --table 指定", returncode=USAGE_ERROR
+            )
+        report = compute_targets(policy.targets, read_target_table(path))
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_json(), ensure_ascii=False))
+        else:
+            self.stdout.write(report.render_text())
