@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from canbao.errors import InputError
+
 __all__ = [
     "Candidate",
     "DivisionCodeError",
@@ -50,16 +52,8 @@ _LEVEL_NAMES_ZH = {
 }
 
 
-class DivisionCodeError(ValueError):
-    """A division code that cannot be read. ``message`` is Chinese, for the user."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+class DivisionCodeError(InputError):
+    """A division code that cannot be read."""
 
 
 def _digits(code: str) -> str:

@@ -23,6 +23,8 @@ from datetime import date
 from types import MemberDescriptorType
 from typing import Literal
 
+from canbao.errors import InputError
+
 __all__ = [
     "DOCUMENT_KINDS",
     "IdNumber",
@@ -37,20 +39,8 @@ __all__ = [
 Sex = Literal["M", "F"]
 
 
-class IdNumberError(ValueError):
-    """An identity document number that cannot be accepted.
-
-    ``code`` is stable and English (for files, the API and tests); ``message`` is Chinese, for
-    the user, and says what is wrong and how to fix it.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+class IdNumberError(InputError):
+    """An identity document number that cannot be accepted; the message says how to fix it."""
 
 
 @dataclass(frozen=True, slots=True)

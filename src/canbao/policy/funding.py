@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from canbao.policy.money import yuan
 from canbao.policy.schema import Policy
 
 
@@ -42,25 +41,6 @@ class FundingResult:
     def total_fen(self, payee: str) -> int:
         return sum(line.fen for line in self.lines if line.payee == payee)
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "unit": self.unit,
-            "lines": [
-                {
-                    "payee": x.payee,
-                    "name": x.name,
-                    "count": x.count,
-                    "fen_each": x.fen_each,
-                    "fen": x.fen,
-                }
-                for x in self.lines
-            ],
-            "unit_fen": self.total_fen("unit"),
-            "bureau_fen": self.total_fen("bureau"),
-            "accountable": self.accountable,
-            "reasons": list(self.reasons),
-        }
-
 
 def work_funding(policy: Policy, unit: UnitProgress) -> FundingResult:
     lines: list[FundingLine] = []
@@ -95,6 +75,3 @@ def work_funding(policy: Policy, unit: UnitProgress) -> FundingResult:
             reasons.append("特殊群体参保率未达100%")
     return FundingResult(unit.name, tuple(lines), bool(reasons), tuple(reasons))
 
-
-def describe_line(line: FundingLine) -> str:
-    return f"{line.name}：{line.count} 人 × {yuan(line.fen_each)} 元 = {yuan(line.fen)} 元"

@@ -20,6 +20,9 @@ class PolicyError(ValueError):
 
 _MESSAGES = {
     "missing": "缺少必填项",
+    "model_type": "须为 JSON 对象（键值对）",
+    "model_attributes_type": "须为 JSON 对象（键值对）",
+    "json_invalid": "不是合法的 JSON：{error}",
     "extra_forbidden": "不认识的键（请检查拼写）",
     "literal_error": "取值不在允许范围内：{expected}",
     "int_type": "须为整数",
