@@ -1,0 +1,109 @@
+"""`canbao import residents|roster|divisions FILE`: thin over the import services.
+
+Exit status: 0 committed (or a clean dry run), 1 refused for errors (nothing written), 2 usage
+error (no such file, unknown category or funder code, bad options).
+"""
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES
+from canbao.regions.services import import_divisions
+from canbao.registry.batches import ImportResult, ImportUsageError, write_errors_xlsx
+from canbao.registry.services import import_residents, import_roster
+
+USAGE_ERROR = 2
+REFUSED = 1
+
+
+class Command(BaseCommand):
+    help = "导入户籍人员、部门名册或行政区划（.xlsx、.xls、UTF-8 或 GB18030 编码的 .csv）。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+        residents = kinds.add_parser("residents", help="导入户籍人员（户、居民）")
+        roster = kinds.add_parser("roster", help="导入部门的特殊人员名册（一个文件一个类别）")
+        roster.add_argument(
+            "--category",
+            required=True,
+            choices=sorted(CATEGORY_NAMES),
+            metavar="CODE",
+            help="人员类别代码，如 extreme_poverty（特困人员）、rural_dibao（农村低保对象）",
+        )
+        roster.add_argument(
+            "--source",
+            required=True,
+            choices=sorted(FUNDER_NAMES),
+            metavar="FUNDER",
+            help="来源部门（资助方）代码，如 civil_affairs（民政部门）",
+        )
+        divisions = kinds.add_parser("divisions", help="导入统计用区划代码（县、乡、村三级）")
+        for sub in (residents, roster, divisions):
+            sub.add_argument("file", type=Path, help="要导入的文件")
+            sub.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入数据库")
+            sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
+            sub.add_argument("--user", help="操作人（默认为当前系统用户）")
+            sub.add_argument(
+                "--errors-xlsx", type=Path, help="有错误时把错误清单写入这个 .xlsx 文件"
+            )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        progress, close = _progress_bar()
+        common: dict[str, Any] = {
+            "path": options["file"],
+            "username": options["user"],
+            "dry_run": options["dry_run"],
+            "progress": progress,
+        }
+        try:
+            if options["kind"] == "residents":
+                result = import_residents(**common)
+            elif options["kind"] == "roster":
+                result = import_roster(
+                    category=options["category"], source=options["source"], **common
+                )
+            else:
+                result = import_divisions(**common)
+        except ImportUsageError as error:
+            raise CommandError(str(error), returncode=USAGE_ERROR) from None
+        finally:
+            close()
+        if result.errors and options["errors_xlsx"]:
+            write_errors_xlsx(result.errors, options["errors_xlsx"])
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
+        else:
+            self._report(result)
+        if result.errors:
+            self.stdout.flush()
+            raise SystemExit(REFUSED)
+
+    def _report(self, result: ImportResult) -> None:
+        self.stdout.write(result.message)
+        for error in result.errors:
+            where = f"第{error.row}行" if error.row else "文件"
+            column = f"【{error.column}】" if error.column else ""
+            self.stdout.write(f"{where}{column}{error.message}（{error.code}）")
+        if result.unknown:
+            self.stdout.write("登记库中查无此人（待核实）：")
+            for person in result.unknown:
+                self.stdout.write(f"第{person['row']}行 {person['name']} {person['id_number']}")
+
+
+def _progress_bar() -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+    """A tqdm bar on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(unit="行", file=sys.stderr, desc="导入", dynamic_ncols=True)
+
+    def update(rows: int) -> None:
+        bar.update(rows - bar.n)
+
+    return update, bar.close

@@ -1,0 +1,480 @@
+"""The machinery every import shares: the batch record and its hash, the staging table, dry runs,
+all-or-nothing commits, per-row errors and their .xlsx, and the audit row.
+
+An import streams the file's rows (``canbao.tabular``), checks each row in Python, loads the good
+ones in chunks into a temporary staging table (executemany on SQLite, COPY on PostgreSQL: the only
+step that differs between the two), then checks the staging table against itself and the registry
+and writes with set-based INSERT ... SELECT / UPDATE ... FROM, all in one transaction.
+
+A refused import (any error) writes nothing but one ``ImportBatch`` row with status ``refused``
+and its errors, plus its audit row. That record is kept on purpose: the error list is what the
+village needs to fix the file, and a web page can offer it for download later without asking the
+user to import again; it touches none of the registry tables, so "nothing written" holds for the
+data. A dry run writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from canbao.registry.models import AuditEntry, ImportBatch
+from canbao.tabular import Column, Table, TableError, read_table
+
+CHUNK_ROWS = 20_000
+MAX_ERRORS = 100_000
+Progress = Callable[[int], None]
+
+
+class ImportUsageError(ValueError):
+    """The import was asked for wrongly (no such file, unknown code): nothing to report per row."""
+
+
+@dataclass(frozen=True, order=True)
+class RowError:
+    row: int
+    column: str
+    code: str
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    batch: int | None
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    unknown: list[dict[str, Any]] = field(default_factory=list)
+    dry_run: bool = False
+    repeated: bool = False
+    message: str = ""
+
+    @property
+    def committed(self) -> bool:
+        return not self.errors and not self.dry_run
+
+    def as_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "batch": self.batch,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": [e.as_json() for e in self.errors],
+            "dry_run": self.dry_run,
+            "repeated": self.repeated,
+            "message": self.message,
+        }
+        if self.kind == ImportBatch.Kind.ROSTER:
+            result["unknown"] = self.unknown
+        return result
+
+
+@dataclass
+class Outcome:
+    """What the set-based part of an import found (and wrote, unless told not to)."""
+
+    errors: list[RowError] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    unknown: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    """Handed to an importer's set-based step, inside the import's transaction."""
+
+    batch: ImportBatch
+    cursor: Any
+    now: datetime
+    table: Table
+    columns: Sequence[Column]
+    write: bool
+
+    def header(self, key: str) -> str:
+        """The column's header text as the file writes it (its first alias if absent)."""
+        if key in self.table.headers:
+            return self.table.headers[key]
+        return next(c.aliases[0] for c in self.columns if c.key == key)
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.cursor.execute(sql, params)
+        return list(self.cursor.fetchall())
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self.cursor.execute(sql, params)
+        return int(self.cursor.fetchone()[0] or 0)
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """A temporary table: (name, SQL type) per column; ``row`` (the file's row number) first."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    def create(self, cursor: Any) -> None:
+        cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+        columns = ", ".join(f"{name} {kind}" for name, kind in self.columns)
+        cursor.execute(f"CREATE TEMPORARY TABLE {self.name} ({columns})")
+
+    def load(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        names = ", ".join(name for name, _ in self.columns)
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(self.columns))
+            cursor.executemany(f"INSERT INTO {self.name} ({names}) VALUES ({marks})", rows)
+
+    def index(self, cursor: Any) -> None:
+        for number, columns in enumerate(self.indexes):
+            cursor.execute(
+                f"CREATE INDEX {self.name}_{number} ON {self.name} ({', '.join(columns)})"
+            )
+        cursor.execute(f"ANALYZE {self.name}")
+
+    def drop(self, cursor: Any) -> None:
+        cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+
+
+RowCheck = Callable[[int, tuple[str, ...], list[RowError]], tuple[Any, ...] | None]
+SetStep = Callable[[Context], Outcome]
+
+
+class _Discard(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("discard")
+        self.outcome = outcome
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def acting_username(actor: AbstractBaseUser | None, username: str | None) -> str:
+    if username:
+        return username
+    if actor is not None:
+        return actor.get_username()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no passwd entry
+        return "unknown"
+
+
+def record_audit(
+    *,
+    action: str,
+    actor: AbstractBaseUser | None,
+    username: str,
+    batch: ImportBatch | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        user_id=actor.pk if actor is not None else None,
+        username=username,
+        action=action,
+        batch=batch,
+        details=details or {},
+    )
+
+
+def _chunks(
+    table: Table, check: RowCheck, errors: list[RowError], progress: Progress | None
+) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """(rows read so far, staged tuples) per chunk; rows failing ``check`` go to ``errors``."""
+    chunk: list[tuple[Any, ...]] = []
+    count = 0
+    for number, values in table.rows():
+        count += 1
+        staged = check(number, values, errors)
+        if staged is not None:
+            chunk.append(staged)
+        if len(chunk) >= CHUNK_ROWS:
+            yield count, chunk
+            chunk = []
+            if progress is not None:
+                progress(count)
+    yield count, chunk
+    if progress is not None:
+        progress(count)
+
+
+def _cap(errors: list[RowError]) -> list[RowError]:
+    errors = sorted(errors)
+    if len(errors) <= MAX_ERRORS:
+        return errors
+    kept = errors[:MAX_ERRORS]
+    kept.append(
+        RowError(
+            kept[-1].row,
+            "",
+            "too_many_errors",
+            f"错误太多，只列出前{MAX_ERRORS}条（共{len(errors)}条），请先改正这些再导入。",
+        )
+    )
+    return kept
+
+
+def run_import(
+    *,
+    kind: str,
+    path: Path,
+    columns: Sequence[Column],
+    stage: StageSpec,
+    make_check: Callable[[Table], RowCheck],
+    apply: SetStep,
+    actor: AbstractBaseUser | None,
+    username: str | None,
+    dry_run: bool,
+    progress: Progress | None,
+    category: str = "",
+    source: str = "",
+) -> ImportResult:
+    if not path.is_file():
+        raise ImportUsageError(f"找不到文件：{path}")
+    who = acting_username(actor, username)
+    sha = file_sha256(path)
+    earlier = (
+        ImportBatch.objects.filter(
+            kind=kind,
+            file_sha256=sha,
+            status=ImportBatch.Status.COMMITTED,
+            category=category,
+            source=source,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if earlier is not None:
+        return ImportResult(
+            kind=kind,
+            batch=earlier.pk,
+            rows=earlier.rows,
+            unchanged=earlier.rows,
+            unknown=[
+                {"row": f.row, "id_number": f.id_number, "name": f.name}
+                for f in earlier.follow_ups.all()
+            ],
+            dry_run=dry_run,
+            repeated=True,
+            message=(
+                f"该文件已于{timezone.localtime(earlier.created_at):%Y-%m-%d %H:%M}"
+                f"由{earlier.username}导入（批次{earlier.pk}），本次未作任何改动。"
+            ),
+        )
+    result = ImportResult(kind=kind, batch=None, dry_run=dry_run)
+    errors: list[RowError] = []
+    try:
+        table = read_table(path, columns)
+    except TableError as error:
+        errors.append(RowError(error.row or 0, error.column or "", "table", error.message))
+        return _refuse(result, errors, path, sha, who, actor, kind, category, source)
+
+    try:
+        with transaction.atomic():
+            batch = ImportBatch.objects.create(
+                kind=kind,
+                status=ImportBatch.Status.COMMITTED,
+                file_name=path.name,
+                file_sha256=sha,
+                category=category,
+                source=source,
+                user_id=actor.pk if actor is not None else None,
+                username=who,
+            )
+            with connection.cursor() as cursor:
+                stage.create(cursor)
+                check = make_check(table)
+                for count, chunk in _chunks(table, check, errors, progress):
+                    result.rows = count
+                    stage.load(cursor, chunk)
+                stage.index(cursor)
+                context = Context(
+                    batch=batch,
+                    cursor=cursor,
+                    now=timezone.now(),
+                    table=table,
+                    columns=columns,
+                    write=not dry_run and not errors,
+                )
+                outcome = apply(context)
+                outcome.errors.extend(errors)
+                if outcome.errors or dry_run:
+                    raise _Discard(outcome)
+                stage.drop(cursor)
+            batch.rows = result.rows
+            batch.created = outcome.created
+            batch.updated = outcome.updated
+            batch.unchanged = outcome.unchanged
+            batch.unknown = len(outcome.unknown)
+            batch.save()
+            record_audit(
+                action=f"import_{kind}",
+                actor=actor,
+                username=who,
+                batch=batch,
+                details={
+                    "file": path.name,
+                    "sha256": sha,
+                    "rows": result.rows,
+                    "created": outcome.created,
+                    "updated": outcome.updated,
+                    "unchanged": outcome.unchanged,
+                    "unknown": len(outcome.unknown),
+                    "category": category,
+                    "source": source,
+                },
+            )
+            result.batch = batch.pk
+    except TableError as error:
+        errors.append(RowError(error.row or 0, error.column or "", "table", error.message))
+        return _refuse(result, errors, path, sha, who, actor, kind, category, source)
+    except _Discard as discarded:
+        outcome = discarded.outcome
+        result.created, result.updated, result.unchanged = (
+            outcome.created,
+            outcome.updated,
+            outcome.unchanged,
+        )
+        result.unknown = outcome.unknown
+        if outcome.errors:
+            return _refuse(result, outcome.errors, path, sha, who, actor, kind, category, source)
+        result.message = (
+            f"试导入：共{result.rows}行，将新增{result.created}、更新{result.updated}、"
+            f"未变{result.unchanged}"
+            + (f"，{len(result.unknown)}人待核实" if result.unknown else "")
+            + "；未写入任何数据。"
+        )
+        return result
+    result.created, result.updated, result.unchanged = (
+        outcome.created,
+        outcome.updated,
+        outcome.unchanged,
+    )
+    result.unknown = outcome.unknown
+    result.message = (
+        f"已导入（批次{result.batch}）：共{result.rows}行，新增{result.created}、"
+        f"更新{result.updated}、未变{result.unchanged}"
+        + (
+            f"，{len(result.unknown)}人在登记库中查无此人，已列入待核实名单"
+            if result.unknown
+            else ""
+        )
+        + "。"
+    )
+    return result
+
+
+def _refuse(
+    result: ImportResult,
+    errors: list[RowError],
+    path: Path,
+    sha: str,
+    who: str,
+    actor: AbstractBaseUser | None,
+    kind: str,
+    category: str,
+    source: str,
+) -> ImportResult:
+    result.errors = _cap(errors)
+    result.created = result.updated = result.unchanged = 0
+    result.message = f"发现{len(errors)}处错误，整批未导入；请按错误清单改正后重新导入。"
+    if result.dry_run:
+        result.message = f"试导入：发现{len(errors)}处错误；未写入任何数据。"
+        return result
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            kind=kind,
+            status=ImportBatch.Status.REFUSED,
+            file_name=path.name,
+            file_sha256=sha,
+            category=category,
+            source=source,
+            user_id=actor.pk if actor is not None else None,
+            username=who,
+            rows=result.rows,
+            errors=[e.as_json() for e in result.errors],
+        )
+        record_audit(
+            action=f"import_{kind}_refused",
+            actor=actor,
+            username=who,
+            batch=batch,
+            details={"file": path.name, "sha256": sha, "errors": len(errors)},
+        )
+    result.batch = batch.pk
+    return result
+
+
+def write_errors_xlsx(
+    errors: Iterable[RowError | dict[str, Any]],
+    path: Path,
+    *,
+    values: dict[int, Sequence[str]] | None = None,
+    headers: Sequence[str] = (),
+) -> Path:
+    """The error list as a workbook the village can fix the file from: 行号, 列, 错误代码, 说明,
+    then the original values of the row when ``values`` (row number -> cells) is given."""
+    with xlsxwriter.Workbook(str(path)) as workbook:
+        sheet = workbook.add_worksheet("错误清单")
+        bold = workbook.add_format({"bold": True})
+        text = workbook.add_format({"num_format": "@"})
+        sheet.write_row(0, 0, ["行号", "列", "错误代码", "说明", *headers], bold)
+        sheet.set_column(0, 0, 8)
+        sheet.set_column(1, 2, 18)
+        sheet.set_column(3, 3, 80)
+        sheet.set_column(4, 4 + len(headers), 20, text)
+        for line, error in enumerate(errors, start=1):
+            item = error.as_json() if isinstance(error, RowError) else error
+            sheet.write_number(line, 0, item["row"])
+            sheet.write_string(line, 1, item["column"])
+            sheet.write_string(line, 2, item["code"])
+            sheet.write_string(line, 3, item["message"])
+            for offset, value in enumerate((values or {}).get(item["row"], ())):
+                sheet.write_string(line, 4 + offset, value)
+    return path
+
+
+# --- cell parsing shared by the importers ---------------------------------------------------
+
+
+def parse_date(text: str) -> date | None:
+    """YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD (also YYYY.MM.DD); None for an empty cell."""
+    s = text.strip()
+    if not s:
+        return None
+    if len(s) == 8 and s.isdigit():
+        s = f"{s[:4]}-{s[4:6]}-{s[6:]}"
+    for separator in ("/", "."):
+        s = s.replace(separator, "-")
+    parts = s.split("-")
+    if len(parts) != 3:
+        raise ValueError(text)
+    return date(int(parts[0]), int(parts[1]), int(parts[2]))

@@ -1,0 +1,692 @@
+"""Writes to the registry: resident and department-roster imports. Every service is keyword-only,
+atomic and leaves an audit row (see ``canbao.registry.batches``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from canbao import idnumber
+from canbao.divisions import DivisionCodeError, level, normalize_code
+from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES
+from canbao.registry.batches import (
+    Context,
+    ImportResult,
+    ImportUsageError,
+    Outcome,
+    Progress,
+    RowCheck,
+    RowError,
+    StageSpec,
+    parse_date,
+    run_import,
+)
+from canbao.registry.models import ImportBatch
+from canbao.tabular import Column, Table
+
+Staged = tuple[Any, ...]
+
+__all__ = [
+    "RESIDENT_COLUMNS",
+    "ROSTER_COLUMNS",
+    "import_residents",
+    "import_roster",
+]
+
+HEAD = "户主"
+ID_ALIASES = ("公民身份号码", "身份证号", "身份证号码", "证件号码")
+
+RESIDENT_COLUMNS = (
+    Column("name", ("姓名",)),
+    Column("id_type", ("证件类型",), required=False),
+    Column("id_number", ID_ALIASES),
+    Column("sex", ("性别",), required=False),
+    Column("birth_date", ("出生日期",), required=False),
+    Column("household", ("户编号",)),
+    Column("relation", ("与户主关系",)),
+    Column("village_code", ("村(社区)代码", "村代码", "行政区划代码")),
+    Column("village_name", ("村(社区)",), required=False),
+    Column("address", ("家庭住址", "地址"), required=False),
+    Column("phone", ("联系电话", "手机号码"), required=False),
+    Column("employee_insured", ("职工医保",), required=False),
+    Column("insured_elsewhere", ("异地参保",), required=False),
+)
+
+ROSTER_COLUMNS = (
+    Column("name", ("姓名",)),
+    Column("id_number", ID_ALIASES),
+    Column("address", ("地址", "家庭住址"), required=False),
+    Column("phone", ("联系电话", "手机号码"), required=False),
+    Column("valid_from", ("有效期起",), required=False),
+    Column("valid_to", ("有效期止",), required=False),
+)
+
+# The document names files use, to the codes of canbao.idnumber.DOCUMENT_KINDS.
+ID_TYPES: dict[str, str] = {
+    "": "resident_id",
+    "居民身份证": "resident_id",
+    "身份证": "resident_id",
+    "港澳居民来往内地通行证": "hk_macau_permit",
+    "台湾居民来往内地通行证": "taiwan_permit",
+    "台湾居民来往大陆通行证": "taiwan_permit",
+    "外国人永久居留身份证": "foreign_permanent_residence",
+    "外国人永久居留证": "foreign_permanent_residence",
+    "港澳居民居住证": "hk_macau_residence_permit",
+    "台湾居民居住证": "taiwan_residence_permit",
+}
+SEXES = {"男": "M", "女": "F", "": ""}
+FLAGS = {"是": True, "否": False, "": False}
+
+RESIDENT_STAGE = StageSpec(
+    name="canbao_stage_residents",
+    columns=(
+        ("line", "integer"),
+        ("id_type", "varchar(32)"),
+        ("id_number", "varchar(20)"),
+        ("name", "varchar(100)"),
+        ("sex", "varchar(1)"),
+        ("birth_date", "date"),
+        ("household", "varchar(40)"),
+        ("relation", "varchar(20)"),
+        ("village_code", "varchar(12)"),
+        ("address", "varchar(200)"),
+        ("phone", "varchar(40)"),
+        ("employee_insured", "boolean"),
+        ("insured_elsewhere", "boolean"),
+        ("state", "varchar(10)"),
+    ),
+    indexes=(("id_type", "id_number"), ("household",), ("line",)),
+)
+
+ROSTER_STAGE = StageSpec(
+    name="canbao_stage_roster",
+    columns=(
+        ("line", "integer"),
+        ("id_number", "varchar(20)"),
+        ("name", "varchar(100)"),
+        ("address", "varchar(200)"),
+        ("phone", "varchar(40)"),
+        ("valid_from", "date"),
+        ("valid_to", "date"),
+        ("resident_id", "bigint"),
+        ("state", "varchar(10)"),
+    ),
+    indexes=(("id_number",), ("line",)),
+)
+
+
+# --- residents ------------------------------------------------------------------------------
+
+
+def import_residents(
+    *,
+    path: Path,
+    actor: AbstractBaseUser | None = None,
+    username: str | None = None,
+    dry_run: bool = False,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import a household register (户籍) file: residents and their households.
+
+    A resident is known by document type and number; a known one is updated (sex, birth date,
+    relation, village, address, phone, insurance flags) or counted unchanged. Any error refuses
+    the whole file; nothing is written on a dry run.
+    """
+    day = today or timezone.localdate()
+    return run_import(
+        kind=ImportBatch.Kind.RESIDENTS,
+        path=path,
+        columns=RESIDENT_COLUMNS,
+        stage=RESIDENT_STAGE,
+        make_check=lambda table: _resident_check(table, day),
+        apply=_apply_residents,
+        actor=actor,
+        username=username,
+        dry_run=dry_run,
+        progress=progress,
+    )
+
+
+def _getter(table: Table, columns: tuple[Column, ...]) -> Callable[[tuple[str, ...]], list[str]]:
+    """Values of a data row in the order of ``columns``; "" for a column the file lacks."""
+    positions = [table.keys.index(c.key) if c.key in table.keys else -1 for c in columns]
+
+    def get(values: tuple[str, ...]) -> list[str]:
+        return [values[i] if i >= 0 else "" for i in positions]
+
+    return get
+
+
+def _header(table: Table, columns: tuple[Column, ...], key: str) -> str:
+    if key in table.headers:
+        return table.headers[key]
+    return next(c.aliases[0] for c in columns if c.key == key)
+
+
+def _resident_check(table: Table, today: date) -> RowCheck:
+    get = _getter(table, RESIDENT_COLUMNS)
+    h = {c.key: _header(table, RESIDENT_COLUMNS, c.key) for c in RESIDENT_COLUMNS}
+    village_codes: dict[str, str | RowError] = {}
+    parse = idnumber.parse
+
+    def village(number: int, raw: str) -> str | RowError:
+        known = village_codes.get(raw)
+        if known is None:
+            try:
+                code = normalize_code(raw)
+                if level(code) != "village":
+                    raise DivisionCodeError(
+                        "division_level",
+                        f"“{raw}”不是村级（12位）区划代码，请填写村（社区）的12位统计用区划代码。",
+                    )
+                known = code
+            except DivisionCodeError as error:
+                known = RowError(0, h["village_code"], "village_code", error.message)
+            village_codes[raw] = known
+        return known
+
+    def check(number: int, values: tuple[str, ...], errors: list[RowError]) -> Staged | None:
+        (
+            name,
+            id_type_text,
+            id_raw,
+            sex_text,
+            birth_text,
+            household,
+            relation,
+            village_raw,
+            _village_name,
+            address,
+            phone,
+            employee_text,
+            elsewhere_text,
+        ) = get(values)
+        failed = len(errors)
+        if not name:
+            errors.append(RowError(number, h["name"], "name_empty", "姓名为空，请填写姓名。"))
+        id_type = ID_TYPES.get(id_type_text)
+        id_number = ""
+        sex = SEXES.get(sex_text)
+        birth: date | None = None
+        if sex is None:
+            errors.append(
+                RowError(number, h["sex"], "sex_value", f"性别“{sex_text}”无法识别，请填写男或女。")
+            )
+        try:
+            birth = parse_date(birth_text)
+        except ValueError:
+            errors.append(
+                RowError(
+                    number,
+                    h["birth_date"],
+                    "birth_date_format",
+                    f"出生日期“{birth_text}”无法识别，请写成 YYYY-MM-DD，例如 1990-01-31。",
+                )
+            )
+        if id_type is None:
+            errors.append(
+                RowError(
+                    number,
+                    h["id_type"],
+                    "id_type",
+                    f"证件类型“{id_type_text}”无法识别，可填：居民身份证、港澳居民来往内地通行证、"
+                    "台湾居民来往内地通行证、外国人永久居留身份证（空白视为居民身份证）。",
+                )
+            )
+        elif id_type == "resident_id":
+            try:
+                parsed = parse(id_raw, today)
+            except idnumber.IdNumberError as error:
+                errors.append(RowError(number, h["id_number"], error.code, error.message))
+            else:
+                id_number = parsed.number
+                if sex and sex != parsed.sex:
+                    errors.append(
+                        RowError(
+                            number,
+                            h["sex"],
+                            "sex_mismatch",
+                            f"性别填的是“{sex_text}”，但身份证号码{id_number}的第17位表示"
+                            f"“{'男' if parsed.sex == 'M' else '女'}”，请核对。",
+                        )
+                    )
+                if birth is not None and birth != parsed.birth_date:
+                    errors.append(
+                        RowError(
+                            number,
+                            h["birth_date"],
+                            "birth_date_mismatch",
+                            f"出生日期填的是{birth.isoformat()}，但身份证号码{id_number}中的出生日期"
+                            f"是{parsed.birth_date.isoformat()}，请核对。",
+                        )
+                    )
+                sex = parsed.sex
+                birth = parsed.birth_date
+        else:
+            try:
+                id_number = idnumber.parse_document(id_type, id_raw, today=today)
+            except idnumber.IdNumberError as error:
+                errors.append(RowError(number, h["id_number"], error.code, error.message))
+        if not household:
+            errors.append(
+                RowError(number, h["household"], "household_empty", "户编号为空，请填写户编号。")
+            )
+        if not relation:
+            errors.append(
+                RowError(
+                    number,
+                    h["relation"],
+                    "relation_empty",
+                    "与户主关系为空，请填写（户主本人填“户主”）。",
+                )
+            )
+        code = village(number, village_raw)
+        if isinstance(code, RowError):
+            errors.append(RowError(number, code.column, code.code, code.message))
+        employee = FLAGS.get(employee_text)
+        elsewhere = FLAGS.get(elsewhere_text)
+        for key, text, flag in (
+            ("employee_insured", employee_text, employee),
+            ("insured_elsewhere", elsewhere_text, elsewhere),
+        ):
+            if flag is None:
+                errors.append(
+                    RowError(
+                        number,
+                        h[key],
+                        "flag_value",
+                        f"“{h[key]}”填的是“{text}”，只能填是、否或留空。",
+                    )
+                )
+        if len(errors) > failed:
+            return None
+        return (
+            number,
+            id_type,
+            id_number,
+            name,
+            sex,
+            birth,
+            household,
+            relation,
+            code,
+            address,
+            phone,
+            employee,
+            elsewhere,
+            "",
+        )
+
+    return check
+
+
+def _apply_residents(ctx: Context) -> Outcome:
+    """Check the staged rows against each other and the registry; count; write if allowed."""
+    s = RESIDENT_STAGE.name
+    h = ctx.header
+    out = Outcome()
+    # The same person twice in the file: in two households, or simply repeated.
+    for row, household, first_row, first_household, id_number in ctx.fetch(
+        f"""SELECT a.line, a.household, f.line, f.household, a.id_number
+        FROM {s} a
+        JOIN (SELECT id_type, id_number, MIN(line) AS first_row FROM {s}
+              GROUP BY id_type, id_number HAVING COUNT(*) > 1) m
+          ON m.id_type = a.id_type AND m.id_number = a.id_number
+        JOIN {s} f ON f.line = m.first_row
+        WHERE a.line <> m.first_row"""
+    ):
+        if household != first_household:
+            out.errors.append(
+                RowError(
+                    row,
+                    h("household"),
+                    "two_households",
+                    f"证件号码{id_number}同时出现在户{first_household}（第{first_row}行）和"
+                    f"户{household}（本行）：一个人只能属于一户，请核对。",
+                )
+            )
+        else:
+            out.errors.append(
+                RowError(
+                    row,
+                    h("id_number"),
+                    "duplicate_in_file",
+                    f"证件号码{id_number}与第{first_row}行重复，请删除重复的行。",
+                )
+            )
+    # Village codes the registry does not know.
+    for row, code in ctx.fetch(
+        f"""SELECT s.line, s.village_code FROM {s} s
+        LEFT JOIN regions_division d ON d.code = s.village_code AND d.level = 'village'
+        WHERE d.id IS NULL"""
+    ):
+        out.errors.append(
+            RowError(
+                row,
+                h("village_code"),
+                "unknown_village",
+                f"村（社区）代码{code}不在系统的行政区划中：请核对代码，或先导入区划。",
+            )
+        )
+    # A known person under another name, or already in another household.
+    for row, id_number, name, known_name, known_household, household in ctx.fetch(
+        f"""SELECT s.line, s.id_number, s.name, r.name, hh.number, s.household FROM {s} s
+        JOIN registry_resident r ON r.id_type = s.id_type AND r.id_number = s.id_number
+        JOIN registry_household hh ON hh.id = r.household_id
+        WHERE r.name <> s.name OR hh.number <> s.household"""
+    ):
+        if name != known_name:
+            out.errors.append(
+                RowError(
+                    row,
+                    h("name"),
+                    "name_mismatch",
+                    f"证件号码{id_number}在登记库中的姓名是“{known_name}”，本行是“{name}”："
+                    "请核对号码或姓名。",
+                )
+            )
+        if household != known_household:
+            out.errors.append(
+                RowError(
+                    row,
+                    h("household"),
+                    "two_households",
+                    f"证件号码{id_number}已登记在户{known_household}，本行是户{household}："
+                    "一个人只能属于一户；迁户请先办理迁出。",
+                )
+            )
+    # Households in several villages within the file.
+    for household, first_row in ctx.fetch(
+        f"""SELECT household, MIN(line) FROM {s} GROUP BY household
+        HAVING COUNT(DISTINCT village_code) > 1"""
+    ):
+        out.errors.append(
+            RowError(
+                first_row,
+                h("village_code"),
+                "household_villages",
+                f"户{household}的成员填了不同的村（社区）代码，一户只能属于一个村（社区）。",
+            )
+        )
+    # Exactly one head per household, counting registered members the file does not repeat.
+    for household, first_row, heads in ctx.fetch(
+        f"""SELECT t.household, t.first_row, t.heads + COALESCE((
+              SELECT COUNT(*) FROM registry_resident r
+              JOIN registry_household hh ON hh.id = r.household_id
+              WHERE hh.number = t.household AND r.relation = %s AND r.status = 'active'
+                AND NOT EXISTS (SELECT 1 FROM {s} x
+                                WHERE x.id_type = r.id_type AND x.id_number = r.id_number)
+            ), 0) AS heads
+        FROM (SELECT household, MIN(line) AS first_row,
+                     COUNT(DISTINCT CASE WHEN relation = %s
+                                     THEN id_type || ':' || id_number END) AS heads
+              FROM {s} GROUP BY household) t""",
+        [HEAD, HEAD],
+    ):
+        if heads == 1:
+            continue
+        if heads == 0:
+            message = f"户{household}没有户主：请在户主本人一行的“与户主关系”填“户主”。"
+        else:
+            message = f"户{household}有{heads}个户主（含已登记的），一户只能有一个户主，请核对。"
+        out.errors.append(RowError(first_row, h("relation"), "household_head", message))
+    if out.errors:
+        return out
+
+    # Counts: created (unknown key), unchanged (every field equal), updated (the rest).
+    ctx.cursor.execute(
+        f"""UPDATE {s} SET state = CASE
+          WHEN NOT EXISTS (SELECT 1 FROM registry_resident r
+                           WHERE r.id_type = {s}.id_type AND r.id_number = {s}.id_number)
+            THEN 'created'
+          WHEN EXISTS (SELECT 1 FROM registry_resident r
+                       JOIN regions_division d ON d.id = r.village_id
+                       WHERE r.id_type = {s}.id_type AND r.id_number = {s}.id_number
+                         AND r.sex = {s}.sex
+                         AND COALESCE(r.birth_date, '0001-01-01')
+                             = COALESCE({s}.birth_date, '0001-01-01')
+                         AND r.relation = {s}.relation AND d.code = {s}.village_code
+                         AND r.address = {s}.address AND r.phone = {s}.phone
+                         AND r.employee_insured = {s}.employee_insured
+                         AND r.insured_elsewhere = {s}.insured_elsewhere)
+            THEN 'unchanged'
+          ELSE 'updated' END"""
+    )
+    counts = dict(ctx.fetch(f"SELECT state, COUNT(*) FROM {s} GROUP BY state"))
+    out.created = int(counts.get("created", 0))
+    out.updated = int(counts.get("updated", 0))
+    out.unchanged = int(counts.get("unchanged", 0))
+    if not ctx.write:
+        return out
+
+    batch, now = ctx.batch.pk, ctx.now
+    ctx.cursor.execute(
+        f"""INSERT INTO registry_household (number, village_id, batch_id, created_at)
+        SELECT t.household, d.id, %s, %s
+        FROM (SELECT household, MIN(village_code) AS village_code FROM {s} GROUP BY household) t
+        JOIN regions_division d ON d.code = t.village_code
+        WHERE NOT EXISTS (SELECT 1 FROM registry_household hh WHERE hh.number = t.household)""",
+        [batch, now],
+    )
+    ctx.cursor.execute(
+        f"""UPDATE registry_household SET village_id = t.village_id
+        FROM (SELECT s.household, MIN(d.id) AS village_id FROM {s} s
+              JOIN regions_division d ON d.code = s.village_code GROUP BY s.household) t
+        WHERE registry_household.number = t.household
+          AND registry_household.village_id <> t.village_id"""
+    )
+    ctx.cursor.execute(
+        f"""UPDATE registry_resident SET
+          sex = t.sex, birth_date = t.birth_date, relation = t.relation,
+          village_id = t.village_id, address = t.address, phone = t.phone,
+          flags_batch_id = CASE
+            WHEN registry_resident.employee_insured <> t.employee_insured
+              OR registry_resident.insured_elsewhere <> t.insured_elsewhere
+            THEN %s ELSE registry_resident.flags_batch_id END,
+          employee_insured = t.employee_insured, insured_elsewhere = t.insured_elsewhere,
+          batch_id = %s, updated_at = %s
+        FROM (SELECT s.id_type, s.id_number, s.sex, s.birth_date, s.relation, d.id AS village_id,
+                     s.address, s.phone, s.employee_insured, s.insured_elsewhere
+              FROM {s} s JOIN regions_division d ON d.code = s.village_code
+              WHERE s.state = 'updated') t
+        WHERE registry_resident.id_type = t.id_type
+          AND registry_resident.id_number = t.id_number""",
+        [batch, batch, now],
+    )
+    ctx.cursor.execute(
+        f"""INSERT INTO registry_resident (
+          id_type, id_number, name, sex, birth_date, household_id, relation, village_id,
+          address, phone, employee_insured, insured_elsewhere, flags_batch_id, status,
+          status_date, batch_id, created_at, updated_at)
+        SELECT s.id_type, s.id_number, s.name, s.sex, s.birth_date, hh.id, s.relation, d.id,
+          s.address, s.phone, s.employee_insured, s.insured_elsewhere, %s, 'active',
+          NULL, %s, %s, %s
+        FROM {s} s
+        JOIN registry_household hh ON hh.number = s.household
+        JOIN regions_division d ON d.code = s.village_code
+        WHERE s.state = 'created'
+        ORDER BY s.line""",
+        [batch, batch, now, now],
+    )
+    return out
+
+
+# --- department rosters ---------------------------------------------------------------------
+
+
+def import_roster(
+    *,
+    path: Path,
+    category: str,
+    source: str,
+    actor: AbstractBaseUser | None = None,
+    username: str | None = None,
+    dry_run: bool = False,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import a department's roster of one special category: each known person gets (or keeps)
+    the category fact from this source; a person the registry does not know is listed for
+    follow-up, not created; a known ID under another name refuses the file."""
+    if category not in CATEGORY_NAMES:
+        raise ImportUsageError(f"未知的人员类别“{category}”，可选：{'、'.join(CATEGORY_NAMES)}。")
+    if source not in FUNDER_NAMES:
+        raise ImportUsageError(f"未知的来源部门“{source}”，可选：{'、'.join(FUNDER_NAMES)}。")
+    day = today or timezone.localdate()
+    return run_import(
+        kind=ImportBatch.Kind.ROSTER,
+        path=path,
+        columns=ROSTER_COLUMNS,
+        stage=ROSTER_STAGE,
+        make_check=lambda table: _roster_check(table, day),
+        apply=lambda ctx: _apply_roster(ctx, category, source),
+        actor=actor,
+        username=username,
+        dry_run=dry_run,
+        progress=progress,
+        category=category,
+        source=source,
+    )
+
+
+def _roster_check(table: Table, today: date) -> RowCheck:
+    get = _getter(table, ROSTER_COLUMNS)
+    h = {c.key: _header(table, ROSTER_COLUMNS, c.key) for c in ROSTER_COLUMNS}
+    parse = idnumber.parse
+
+    def check(number: int, values: tuple[str, ...], errors: list[RowError]) -> Staged | None:
+        name, id_raw, address, phone, from_text, to_text = get(values)
+        failed = len(errors)
+        if not name:
+            errors.append(RowError(number, h["name"], "name_empty", "姓名为空，请填写姓名。"))
+        id_number = ""
+        try:
+            id_number = parse(id_raw, today).number
+        except idnumber.IdNumberError as error:
+            errors.append(RowError(number, h["id_number"], error.code, error.message))
+        dates: list[date | None] = []
+        for key, text in (("valid_from", from_text), ("valid_to", to_text)):
+            try:
+                dates.append(parse_date(text))
+            except ValueError:
+                dates.append(None)
+                errors.append(
+                    RowError(
+                        number,
+                        h[key],
+                        "date_format",
+                        f"“{h[key]}”填的“{text}”无法识别，请写成 YYYY-MM-DD，例如 2020-01-01。",
+                    )
+                )
+        valid_from, valid_to = dates
+        if valid_from and valid_to and valid_from > valid_to:
+            errors.append(
+                RowError(
+                    number,
+                    h["valid_to"],
+                    "date_range",
+                    f"有效期止{valid_to.isoformat()}早于有效期起{valid_from.isoformat()}，请核对。",
+                )
+            )
+        if len(errors) > failed:
+            return None
+        return (number, id_number, name, address, phone, valid_from, valid_to, None, "")
+
+    return check
+
+
+def _apply_roster(ctx: Context, category: str, source: str) -> Outcome:
+    s = ROSTER_STAGE.name
+    h = ctx.header
+    out = Outcome()
+    for row, first_row, id_number in ctx.fetch(
+        f"""SELECT a.line, m.first_row, a.id_number FROM {s} a
+        JOIN (SELECT id_number, MIN(line) AS first_row FROM {s}
+              GROUP BY id_number HAVING COUNT(*) > 1) m ON m.id_number = a.id_number
+        WHERE a.line <> m.first_row"""
+    ):
+        out.errors.append(
+            RowError(
+                row,
+                h("id_number"),
+                "duplicate_in_file",
+                f"身份证号码{id_number}与第{first_row}行重复，请删除重复的行。",
+            )
+        )
+    ctx.cursor.execute(
+        f"""UPDATE {s} SET resident_id = (
+          SELECT r.id FROM registry_resident r
+          WHERE r.id_type = 'resident_id' AND r.id_number = {s}.id_number)"""
+    )
+    for row, id_number, name, known_name in ctx.fetch(
+        f"""SELECT s.line, s.id_number, s.name, r.name FROM {s} s
+        JOIN registry_resident r ON r.id = s.resident_id WHERE r.name <> s.name"""
+    ):
+        out.errors.append(
+            RowError(
+                row,
+                h("name"),
+                "name_mismatch",
+                f"身份证号码{id_number}在登记库中的姓名是“{known_name}”，名册上是“{name}”："
+                "请与部门核对号码或姓名。",
+            )
+        )
+    out.unknown = [
+        {"row": row, "id_number": id_number, "name": name}
+        for row, id_number, name in ctx.fetch(
+            f"SELECT line, id_number, name FROM {s} WHERE resident_id IS NULL ORDER BY line"
+        )
+    ]
+    if out.errors:
+        return out
+    ctx.cursor.execute(
+        f"""UPDATE {s} SET state = CASE
+          WHEN resident_id IS NULL THEN 'unknown'
+          WHEN NOT EXISTS (SELECT 1 FROM registry_categoryfact f
+                           WHERE f.resident_id = {s}.resident_id
+                             AND f.category = %s AND f.source = %s) THEN 'created'
+          WHEN EXISTS (SELECT 1 FROM registry_categoryfact f
+                       WHERE f.resident_id = {s}.resident_id AND f.category = %s
+                         AND f.source = %s
+                         AND COALESCE(f.valid_from, '0001-01-01')
+                             = COALESCE({s}.valid_from, '0001-01-01')
+                         AND COALESCE(f.valid_to, '0001-01-01')
+                             = COALESCE({s}.valid_to, '0001-01-01')) THEN 'unchanged'
+          ELSE 'updated' END""",
+        [category, source, category, source],
+    )
+    counts = dict(ctx.fetch(f"SELECT state, COUNT(*) FROM {s} GROUP BY state"))
+    out.created = int(counts.get("created", 0))
+    out.updated = int(counts.get("updated", 0))
+    out.unchanged = int(counts.get("unchanged", 0))
+    if not ctx.write:
+        return out
+    batch, now = ctx.batch.pk, ctx.now
+    ctx.cursor.execute(
+        f"""UPDATE registry_categoryfact SET valid_from = t.valid_from, valid_to = t.valid_to,
+          batch_id = %s
+        FROM (SELECT resident_id, valid_from, valid_to FROM {s} WHERE state = 'updated') t
+        WHERE registry_categoryfact.resident_id = t.resident_id
+          AND registry_categoryfact.category = %s AND registry_categoryfact.source = %s""",
+        [batch, category, source],
+    )
+    ctx.cursor.execute(
+        f"""INSERT INTO registry_categoryfact
+          (resident_id, category, source, batch_id, valid_from, valid_to, created_at)
+        SELECT resident_id, %s, %s, %s, valid_from, valid_to, %s FROM {s}
+        WHERE state = 'created' ORDER BY line""",
+        [category, source, batch, now],
+    )
+    ctx.cursor.execute(
+        f"""INSERT INTO registry_rosterfollowup (batch_id, "row", id_number, name, address, phone)
+        SELECT %s, line, id_number, name, address, phone FROM {s}
+        WHERE state = 'unknown' ORDER BY line""",
+        [batch],
+    )
+    return out

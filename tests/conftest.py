@@ -1,0 +1,114 @@
+"""Shared fixtures: the divisions of 大栗港镇 (桃江县), valid ID numbers, and files as bureaus
+write them (CSV in UTF-8 or GB18030 with a title row, .xlsx)."""
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+from canbao.idnumber import make
+from canbao.regions.models import Division
+
+COUNTY = "430922"
+TOWNSHIP = "430922117"
+VILLAGE = "430922117201"
+OTHER_VILLAGE = "430922117239"
+
+RESIDENT_HEADER = (
+    "姓名",
+    "公民身份号码",
+    "性别",
+    "出生日期",
+    "户编号",
+    "与户主关系",
+    "村(社区)代码",
+    "村(社区)",
+    "联系电话",
+    "职工医保",
+    "异地参保",
+)
+
+
+def person_id(sequence: int, sex: str = "M", born: date = date(1980, 5, 17)) -> str:
+    """A valid GB 11643 number issued in 桃江县."""
+    return make(COUNTY, born, sequence, sex)  # type: ignore[arg-type]
+
+
+def resident(
+    name: str,
+    id_number: str,
+    household: str = "H001",
+    relation: str = "户主",
+    village: str = VILLAGE,
+    *,
+    sex: str = "",
+    born: str = "",
+    phone: str = "",
+    employee: str = "",
+    elsewhere: str = "",
+) -> list[str]:
+    return [
+        *(name, id_number, sex, born, household, relation, village, ""),
+        *(phone, employee, elsewhere),
+    ]
+
+
+def csv_file(
+    path: Path,
+    rows: Sequence[Sequence[str]],
+    header: Sequence[str] = RESIDENT_HEADER,
+    *,
+    encoding: str = "utf-8",
+    title: str | None = "大栗港镇2020年城乡居民医保参保人员花名册",
+) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if title:
+        writer.writerow([title])
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def xlsx_file(
+    path: Path,
+    rows: Sequence[Sequence[str | float]],
+    header: Sequence[str] = RESIDENT_HEADER,
+    *,
+    title: str | None = "大栗港镇参保人员花名册",
+) -> Path:
+    """Numbers stay numbers: an ID given as a float is stored as Excel stores a typed ID."""
+    with xlsxwriter.Workbook(str(path)) as workbook:
+        sheet = workbook.add_worksheet("花名册")
+        first = 0
+        if title:
+            sheet.write_string(0, 0, title)
+            first = 1
+        sheet.write_row(first, 0, list(header))
+        for offset, row in enumerate(rows, start=first + 1):
+            for column, value in enumerate(row):
+                if isinstance(value, float):
+                    sheet.write_number(offset, column, value)
+                else:
+                    sheet.write_string(offset, column, value)
+    return path
+
+
+@pytest.fixture
+def daligang(db: None) -> dict[str, Division]:
+    county = Division.objects.create(code=COUNTY, name="桃江县", level="county")
+    township = Division.objects.create(
+        code=TOWNSHIP, name="大栗港镇", level="township", parent=county
+    )
+    village = Division.objects.create(
+        code=VILLAGE, name="大栗港社区居委会", level="village", parent=township
+    )
+    other = Division.objects.create(
+        code=OTHER_VILLAGE, name="德茂园村委会", level="village", parent=township
+    )
+    return {"county": county, "township": township, "village": village, "other": other}
