@@ -74,4 +74,3 @@ def work_funding(policy: Policy, unit: UnitProgress) -> FundingResult:
         if accountability.special_groups_incomplete and not unit.special_groups_complete:
             reasons.append("特殊群体参保率未达100%")
     return FundingResult(unit.name, tuple(lines), bool(reasons), tuple(reasons))
-
