@@ -1,6 +1,8 @@
 """Reads of the registry."""
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Count, F, QuerySet
 
 from canbao.registry.models import CategoryFact, ImportBatch, Resident, RosterFollowUp
 
@@ -25,3 +27,20 @@ def batch_errors(batch_id: int) -> list[dict[str, object]]:
 
 def follow_ups(batch_id: int) -> QuerySet[RosterFollowUp]:
     return RosterFollowUp.objects.filter(batch_id=batch_id).order_by("row")
+
+
+def residents_by_township() -> list[dict[str, Any]]:
+    """Active residents and households of each township, for the registry overview."""
+    rows = (
+        Resident.objects.filter(status=Resident.Status.ACTIVE)
+        .values(township=F("village__parent__name"), code=F("village__parent__code"))
+        .annotate(residents=Count("id"), households=Count("household", distinct=True))
+        .order_by("code")
+    )
+    return [dict(row) for row in rows]
+
+
+def category_counts() -> dict[str, int]:
+    """Residents per special category, as the department rosters marked them."""
+    rows = CategoryFact.objects.values("category").annotate(n=Count("resident", distinct=True))
+    return {row["category"]: row["n"] for row in rows.order_by("category")}

@@ -1,14 +1,19 @@
+import contextlib
+import io
 from datetime import date, timedelta
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from platformdirs import user_data_path
 
 from canbao.policy.codes import CATEGORY_NAMES
 from canbao.policy.loader import load_preset, preset_ids
 from canbao.policy.money import yuan
 from canbao.policy.quote import Event, Facts, quote
 from canbao.policy.schema import Policy
+from canbao.registry.selectors import category_counts, residents_by_township
+from canbao.registry.synthetic import generate_county
 
 
 def sample_residents(policy: Policy) -> list[tuple[str, Facts, date]]:
@@ -45,29 +50,78 @@ def money(fen: int | None) -> str:
 
 
 class Command(BaseCommand):
-    help = "演示：准备数据库，并按每个内置政策为几位样例居民核定缴费与待遇。"
+    help = (
+        "演示：生成一个模拟县（乡镇、村、户、居民、部门名册及常见错误），经正式导入流程入库，"
+        "显示登记情况，再按内置政策为样例居民核定缴费与待遇。"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--preset", choices=preset_ids(), help="只演示一个政策")
+        parser.add_argument("--residents", type=int, default=50_000, help="模拟县的居民人数")
+        parser.add_argument(
+            "--seed", type=int, default=2026, help="随机种子（同一种子生成同样的县）"
+        )
+        parser.add_argument("--preset", choices=preset_ids(), help="只演示一个政策的核定")
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("init", stdout=self.stdout)
+        self._registry(options["residents"], options["seed"])
         for preset in [options["preset"]] if options["preset"] else preset_ids():
-            policy = load_preset(preset)
-            self.stdout.write(f"\n== {policy.title}（{preset}）")
-            self.stdout.write(
-                "样例居民 | 缴费日 | 身份属性 | 个人缴费 | 资助 | 应缴 | 待遇起始 / 不能参保的原因"
-            )
-            for name, facts, paid_on in sample_residents(policy):
-                q = quote(policy, facts, paid_on)
-                if q.refusal:
-                    self.stdout.write(
-                        f"{name} | {paid_on.isoformat()} | {q.attribute} | — | — | — | "
-                        f"{q.refusal.message}"
-                    )
-                    continue
-                outcome = q.coverage_start.isoformat() if q.coverage_start else "本年度无待遇"
+            self._quotes(load_preset(preset))
+
+    def _registry(self, residents: int, seed: int) -> None:
+        out_dir = user_data_path("canbao") / "demo" / f"county-{seed}-{residents}"
+        county = generate_county(residents=residents, seed=seed, out_dir=out_dir)
+        self.stdout.write("\n== 生成模拟县")
+        for line in county.summary():
+            self.stdout.write(line)
+
+        self.stdout.write(
+            "\n== 导入（与 canbao import 相同的流程；文件未变时再次导入不会重复写入）"
+        )
+        commands = county.import_commands(corrected_dir=out_dir / "corrected")
+        for argv in commands[:2]:
+            self._import(argv)
+        faulty = county.import_commands()[2]
+        self.stdout.write(f"部门送来的名册有常见错误：{faulty[2]}")
+        report = io.StringIO()
+        with contextlib.suppress(SystemExit):  # refused for its errors: nothing is written
+            call_command(*faulty, stdout=report)
+        for line in report.getvalue().splitlines()[:8]:
+            self.stdout.write(f"    {line}")
+        self.stdout.write("改正后重新导入各部门名册：")
+        for argv in commands[2:]:
+            self._import(argv)
+
+        self.stdout.write("\n== 登记情况")
+        for row in residents_by_township():
+            township = f"{row['township']}（{row['code']}）"
+            self.stdout.write(f"  {township}：{row['households']} 户，{row['residents']} 人")
+        counts = category_counts()
+        self.stdout.write(
+            "  特殊人员：" + "，".join(f"{CATEGORY_NAMES[c]} {n} 人" for c, n in counts.items())
+        )
+
+    def _import(self, argv: list[str]) -> None:
+        report = io.StringIO()
+        call_command(*argv, stdout=report)
+        name = argv[2].rsplit("/", 1)[-1]
+        self.stdout.write(f"  {argv[1]} {name}：{report.getvalue().splitlines()[0]}")
+
+    def _quotes(self, policy: Policy) -> None:
+        self.stdout.write(f"\n== {policy.title}（{policy.id}）")
+        self.stdout.write(
+            "样例居民 | 缴费日 | 身份属性 | 个人缴费 | 资助 | 应缴 | 待遇起始 / 不能参保的原因"
+        )
+        for name, facts, paid_on in sample_residents(policy):
+            q = quote(policy, facts, paid_on)
+            if q.refusal:
                 self.stdout.write(
-                    f"{name} | {paid_on.isoformat()} | {q.attribute} | {money(q.personal_fen)} | "
-                    f"{money(q.subsidy_fen)} | {money(q.payable_fen)} | {outcome}"
+                    f"{name} | {paid_on.isoformat()} | {q.attribute} | — | — | — | "
+                    f"{q.refusal.message}"
                 )
+                continue
+            outcome = q.coverage_start.isoformat() if q.coverage_start else "本年度无待遇"
+            self.stdout.write(
+                f"{name} | {paid_on.isoformat()} | {q.attribute} | {money(q.personal_fen)} | "
+                f"{money(q.subsidy_fen)} | {money(q.payable_fen)} | {outcome}"
+            )
