@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "canbao.cli",
     "canbao.regions",
     "canbao.registry",
+    "canbao.campaigns",
+    "canbao.collection",
 ]
 
 MIDDLEWARE = [

@@ -18,12 +18,16 @@ class ImportBatch(models.Model):
         RESIDENTS = "residents", "户籍人员"
         ROSTER = "roster", "部门名册"
         DIVISIONS = "divisions", "行政区划"
+        PAYMENTS = "payments", "缴费明细"
+        BANK_CREDITS = "bank_credits", "银行入账"
+        WITHHOLDING_AGREEMENTS = "withholding_agreements", "委托代扣协议"
+        WITHHOLDING_RETURNS = "withholding_returns", "代扣回盘"
 
     class Status(models.TextChoices):
         COMMITTED = "committed", "已导入"
         REFUSED = "refused", "有错误，未导入"
 
-    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    kind = models.CharField("类型", max_length=32, choices=Kind.choices)
     status = models.CharField("状态", max_length=16, choices=Status.choices)
     file_name = models.CharField("文件名", max_length=255)
     file_sha256 = models.CharField("文件 SHA-256", max_length=64)
