@@ -81,18 +81,25 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         raise PolicyError(source, explain_validation_error(error)) from None
 
 
-def load_policy_file(path: Path) -> Policy:
+def parse_policy_text(text: str, source: str) -> Policy:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(source, [f"TOML 语法错误：{error}"]) from None
+    return parse_policy(data, source)
+
+
+def read_policy_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
     except OSError as error:
         raise PolicyError(str(path), [f"无法读取文件：{error.strerror}"]) from None
     except UnicodeDecodeError:
         raise PolicyError(str(path), ["文件须为 UTF-8 编码的 TOML"]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise PolicyError(str(path), [f"TOML 语法错误：{error}"]) from None
-    return parse_policy(data, str(path))
+
+
+def load_policy_file(path: Path) -> Policy:
+    return parse_policy_text(read_policy_file(path), str(path))
 
 
 _PRESETS = resources.files("canbao.policy") / "presets"
@@ -105,17 +112,25 @@ def preset_ids() -> list[str]:
 
 
 def load_preset(preset_id: str) -> Policy:
+    return parse_policy_text(preset_text(preset_id), preset_id)
+
+
+def preset_text(preset_id: str) -> str:
     if preset_id not in preset_ids():
         raise PolicyError(preset_id, [f"没有这个内置政策；可用的有：{'、'.join(preset_ids())}"])
-    resource = _PRESETS / f"{preset_id}.toml"
-    return parse_policy(tomllib.loads(resource.read_text(encoding="utf-8")), preset_id)
+    return (_PRESETS / f"{preset_id}.toml").read_text(encoding="utf-8")
+
+
+def policy_text(name_or_path: str) -> tuple[str, str]:
+    """The TOML text of a preset id or a file, and where it came from."""
+    if name_or_path in preset_ids():
+        return preset_text(name_or_path), name_or_path
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        return read_policy_file(path), str(path)
+    return preset_text(name_or_path), name_or_path
 
 
 def load_policy(name_or_path: str) -> Policy:
     """A preset id, or the path of a TOML file."""
-    if name_or_path in preset_ids():
-        return load_preset(name_or_path)
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
-        return load_policy_file(path)
-    return load_preset(name_or_path)
+    return parse_policy_text(*policy_text(name_or_path))

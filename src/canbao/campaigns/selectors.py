@@ -1,0 +1,45 @@
+"""Reads of campaigns and their assessments."""
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+from canbao.campaigns.models import Assessment, Campaign
+from canbao.errors import InputError
+from canbao.policy.loader import parse_policy_text
+from canbao.policy.schema import Policy
+
+
+@lru_cache(maxsize=16)
+def _parsed(sha256: str, text: str, source: str) -> Policy:
+    return parse_policy_text(text, source)
+
+
+def campaign_policy(campaign: Campaign) -> Policy:
+    """The policy the campaign was opened with (its own copy, parsed once)."""
+    return _parsed(campaign.policy_sha256, campaign.policy_toml, campaign.policy_id)
+
+
+def reference_day(policy: Policy) -> date:
+    """The day an assessment is made for: the last day of the concentrated period."""
+    ends = [rule.paid_until for rule in policy.enrollment if rule.concentrated and rule.paid_until]
+    return max(ends, default=date(policy.coverage_year, 1, 1) - timedelta(days=1))
+
+
+def campaign_by_id(campaign_id: int | None) -> Campaign:
+    """The campaign asked for, or the only open one when none is named."""
+    if campaign_id is not None:
+        campaign = Campaign.objects.filter(pk=campaign_id).first()
+        if campaign is None:
+            raise InputError("unknown_campaign", f"没有编号为 {campaign_id} 的参保缴费工作")
+        return campaign
+    open_campaigns = list(Campaign.objects.filter(status=Campaign.Status.OPEN).order_by("pk"))
+    if len(open_campaigns) != 1:
+        listed = "、".join(f"{c.pk}（{c}）" for c in open_campaigns) or "无"
+        raise InputError(
+            "campaign_required", f"请用 --campaign 指明参保缴费工作；进行中的有：{listed}"
+        )
+    return open_campaigns[0]
+
+
+def assessment_of(campaign: Campaign, resident_id: int) -> Assessment | None:
+    return Assessment.objects.filter(campaign=campaign, resident_id=resident_id).first()

@@ -1,0 +1,333 @@
+"""Opening a campaign and assessing (核定) its residents through the policy engine."""
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from canbao.campaigns.models import Assessment, Campaign
+from canbao.campaigns.selectors import campaign_policy, reference_day
+from canbao.divisions import is_within, normalize_code
+from canbao.errors import InputError
+from canbao.policy.loader import parse_policy_text, policy_text
+from canbao.policy.quote import Facts, Quote, quote
+from canbao.policy.schema import Policy
+from canbao.regions.models import Division
+from canbao.registry.batches import StageSpec, acting_username, record_audit
+from canbao.registry.models import CategoryFact, Resident
+
+CHUNK = 50_000
+
+# Residents without a mainland ID card enroll under the document they hold.
+DOCUMENT_OF_ID_TYPE = {
+    "resident_id": "id_card",
+    "hk_macau_permit": "hk_macau_permit",
+    "taiwan_permit": "taiwan_permit",
+    "foreign_permanent_residence": "foreign_permanent_residence",
+    "hk_macau_residence_permit": "residence_permit",
+    "taiwan_residence_permit": "residence_permit",
+}
+
+
+class CampaignError(InputError):
+    pass
+
+
+def open_campaign(
+    *,
+    area_code: str,
+    policy: str,
+    username: str | None = None,
+    actor: AbstractBaseUser | None = None,
+) -> Campaign:
+    """Open the campaign of a pooling area for the policy's coverage year; the policy's text is
+    kept with the campaign."""
+    text, source = policy_text(policy)
+    parsed = parse_policy_text(text, source)
+    code = normalize_code(area_code)
+    area = Division.objects.filter(code=code).first()
+    if area is None:
+        raise CampaignError("unknown_area", f"区划代码 {code} 不在区划库中，请先导入区划")
+    if not (is_within(code, parsed.division_code) or is_within(parsed.division_code, code)):
+        raise CampaignError(
+            "area_mismatch",
+            f"政策 {parsed.id} 适用于 {parsed.pooling_area}（{parsed.division_code}），"
+            f"与统筹区 {area.name}（{code}）不符",
+        )
+    who = acting_username(actor, username)
+    with transaction.atomic():
+        if Campaign.objects.filter(area=area, coverage_year=parsed.coverage_year).exists():
+            raise CampaignError(
+                "campaign_exists", f"{area.name} {parsed.coverage_year} 年度的参保缴费工作已开始"
+            )
+        campaign = Campaign.objects.create(
+            area=area,
+            coverage_year=parsed.coverage_year,
+            policy_id=parsed.id,
+            policy_toml=text,
+            policy_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            opened_by=who,
+        )
+        record_audit(
+            action="open_campaign",
+            actor=actor,
+            username=who,
+            details={"campaign": campaign.pk, "policy": parsed.id, "area": code},
+        )
+    return campaign
+
+
+def facts_of(
+    *,
+    birth_date: date | None,
+    categories: list[str],
+    employee_insured: bool,
+    insured_elsewhere: bool,
+    id_type: str,
+    by_household: bool | None = None,
+) -> Facts:
+    """What the registry knows of a resident, as the policy engine's facts. Residents with a
+    mainland ID card are the area's hukou residents; others enroll under their document."""
+    document = DOCUMENT_OF_ID_TYPE[id_type]
+    return Facts(
+        birth_date=birth_date,
+        categories=categories,
+        employee_insured=employee_insured,
+        insured_elsewhere=insured_elsewhere,
+        by_household=by_household,
+        hukou_local=document == "id_card",
+        document=document,
+    )
+
+
+@dataclass
+class AssessResult:
+    campaign: int
+    residents: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    frozen: int = 0
+    ineligible: int = 0
+    pending: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+ASSESSMENT_STAGE = StageSpec(
+    name="canbao_assess_stage",
+    columns=(
+        ("resident_id", "bigint"),
+        ("eligible", "boolean"),
+        ("refusal_code", "varchar(40)"),
+        ("refusal", "varchar(300)"),
+        ("categories", "varchar(300)"),
+        ("attribute", "varchar(60)"),
+        ("personal_fen", "bigint"),
+        ("subsidy_fen", "bigint"),
+        ("payable_fen", "bigint"),
+        ("pending", "varchar(300)"),
+        ("facts_sha256", "varchar(64)"),
+    ),
+    indexes=(("resident_id",),),
+)
+SHARE_STAGE = StageSpec(
+    name="canbao_assess_share_stage",
+    columns=(("resident_id", "bigint"), ("funder", "varchar(40)"), ("fen", "bigint")),
+    indexes=(("resident_id",),),
+)
+
+_Row = tuple[int, date | None, bool, bool, str]
+_Outcome = tuple[tuple[Any, ...], tuple[tuple[str, int], ...]]
+
+
+class _Assessor:
+    """Quotes residents, once per distinct set of facts: most residents share theirs."""
+
+    def __init__(self, campaign: Campaign, policy: Policy) -> None:
+        self.policy = policy
+        self.day = reference_day(policy)
+        self.salt = campaign.policy_sha256
+        self.aged = {
+            c.code
+            for c in policy.identity.categories
+            if c.min_age is not None or c.max_age is not None
+        }
+        self.cache: dict[tuple[Any, ...], _Outcome] = {}
+
+    def outcome(self, row: _Row, categories: list[str]) -> _Outcome:
+        _, birth_date, employee_insured, insured_elsewhere, id_type = row
+        needs_birth = bool(self.aged.intersection(categories))
+        key = (
+            tuple(sorted(categories)),
+            employee_insured,
+            insured_elsewhere,
+            id_type,
+            birth_date if needs_birth else None,
+        )
+        cached = self.cache.get(key)
+        if cached is None:
+            facts = facts_of(
+                birth_date=birth_date if needs_birth else None,
+                categories=list(key[0]),
+                employee_insured=employee_insured,
+                insured_elsewhere=insured_elsewhere,
+                id_type=id_type,
+            )
+            cached = self._columns(quote(self.policy, facts, self.day), key)
+            self.cache[key] = cached
+        return cached
+
+    def _columns(self, q: Quote, key: tuple[Any, ...]) -> _Outcome:
+        sha = hashlib.sha256(f"{self.salt}|{key!r}".encode()).hexdigest()
+        refusal = q.refusal
+        values = (
+            q.eligible,
+            refusal.code if refusal else "",
+            refusal.message[:300] if refusal else "",
+            ",".join(q.categories),
+            q.attribute,
+            q.personal_fen,
+            q.subsidy_fen,
+            q.payable_fen,
+            ",".join(q.pending),
+            sha,
+        )
+        return values, tuple((share.funder, share.fen) for share in q.subsidies)
+
+
+def _residents(area: Division, day: date) -> Iterator[list[tuple[_Row, list[str]]]]:
+    """Active residents of the area with the categories valid on `day`, in chunks."""
+    residents = Resident.objects.filter(
+        status=Resident.Status.ACTIVE, village__code__startswith=area.code
+    ).order_by("pk")
+    last = 0
+    while True:
+        rows: list[_Row] = list(
+            residents.filter(pk__gt=last).values_list(
+                "pk", "birth_date", "employee_insured", "insured_elsewhere", "id_type"
+            )[:CHUNK]
+        )
+        if not rows:
+            return
+        categories: dict[int, list[str]] = {}
+        facts = (
+            CategoryFact.objects.filter(resident_id__gte=rows[0][0], resident_id__lte=rows[-1][0])
+            .exclude(valid_from__gt=day)
+            .exclude(valid_to__lt=day)
+        )
+        for resident_id, category in facts.values_list("resident_id", "category"):
+            held = categories.setdefault(resident_id, [])
+            if category not in held:
+                held.append(category)
+        yield [(row, categories.get(row[0], [])) for row in rows]
+        last = rows[-1][0]
+
+
+def assess_campaign(
+    *,
+    campaign: Campaign,
+    username: str | None = None,
+    actor: AbstractBaseUser | None = None,
+    now: datetime | None = None,
+) -> AssessResult:
+    """Assess every active resident of the campaign's area. Unfrozen assessments whose facts
+    changed are recomputed; frozen ones (the resident has paid) are never touched."""
+    policy = campaign_policy(campaign)
+    assessor = _Assessor(campaign, policy)
+    now = now or timezone.now()
+    who = acting_username(actor, username)
+    result = AssessResult(campaign=campaign.pk)
+    with transaction.atomic(), connection.cursor() as cursor:
+        ASSESSMENT_STAGE.create(cursor)
+        SHARE_STAGE.create(cursor)
+        for chunk in _residents(campaign.area, assessor.day):
+            staged: list[tuple[Any, ...]] = []
+            shares: list[tuple[int, str, int]] = []
+            for row, categories in chunk:
+                values, funded = assessor.outcome(row, categories)
+                staged.append((row[0], *values))
+                shares.extend((row[0], funder, fen) for funder, fen in funded)
+                result.ineligible += not values[0]
+                result.pending += bool(values[8])
+            ASSESSMENT_STAGE.load(cursor, staged)
+            SHARE_STAGE.load(cursor, shares)
+            result.residents += len(chunk)
+        ASSESSMENT_STAGE.index(cursor)
+        SHARE_STAGE.index(cursor)
+        _write(cursor, campaign.pk, now, result)
+        ASSESSMENT_STAGE.drop(cursor)
+        SHARE_STAGE.drop(cursor)
+        record_audit(action="assess_campaign", actor=actor, username=who, details=result.as_json())
+    return result
+
+
+_COLUMNS = (
+    "eligible, refusal_code, refusal, categories, attribute, personal_fen, subsidy_fen, "
+    "payable_fen, pending, facts_sha256"
+)
+
+
+def _write(cursor: Any, campaign_id: int, now: datetime, result: AssessResult) -> None:
+    stage, shares = ASSESSMENT_STAGE.name, SHARE_STAGE.name
+    table, share_table = Assessment._meta.db_table, "campaigns_assessmentshare"
+    cursor.execute(
+        f"SELECT count(*) FROM {stage} s JOIN {table} a "
+        "ON a.campaign_id = %s AND a.resident_id = s.resident_id WHERE a.frozen_at IS NOT NULL",
+        [campaign_id],
+    )
+    result.frozen = cursor.fetchone()[0]
+    # The residents whose assessment is new or changed and not frozen: only these are written.
+    cursor.execute("DROP TABLE IF EXISTS canbao_assess_changed")
+    cursor.execute(
+        "CREATE TEMPORARY TABLE canbao_assess_changed AS "
+        f"SELECT s.resident_id, a.id AS assessment_id FROM {stage} s LEFT JOIN {table} a "
+        "ON a.campaign_id = %s AND a.resident_id = s.resident_id "
+        "WHERE a.id IS NULL OR (a.frozen_at IS NULL AND a.facts_sha256 <> s.facts_sha256)",
+        [campaign_id],
+    )
+    cursor.execute("SELECT count(*) FROM canbao_assess_changed WHERE assessment_id IS NULL")
+    result.created = cursor.fetchone()[0]
+    cursor.execute("SELECT count(*) FROM canbao_assess_changed WHERE assessment_id IS NOT NULL")
+    result.updated = cursor.fetchone()[0]
+    result.unchanged = result.residents - result.created - result.updated - result.frozen
+
+    cursor.execute(
+        f"DELETE FROM {share_table} WHERE assessment_id IN "
+        "(SELECT assessment_id FROM canbao_assess_changed WHERE assessment_id IS NOT NULL)"
+    )
+    assignments = ", ".join(f"{c.strip()} = s.{c.strip()}" for c in _COLUMNS.split(","))
+    cursor.execute(
+        f"UPDATE {table} SET {assignments}, assessed_at = %s FROM {stage} s "
+        f"WHERE {table}.campaign_id = %s AND {table}.resident_id = s.resident_id "
+        f"AND {table}.id IN (SELECT assessment_id FROM canbao_assess_changed)",
+        [now, campaign_id],
+    )
+    cursor.execute(
+        f"INSERT INTO {table} (campaign_id, resident_id, {_COLUMNS}, assessed_at) "
+        f"SELECT %s, s.resident_id, {', '.join('s.' + c.strip() for c in _COLUMNS.split(','))}, "
+        f"%s FROM {stage} s JOIN canbao_assess_changed c ON c.resident_id = s.resident_id "
+        "WHERE c.assessment_id IS NULL",
+        [campaign_id, now],
+    )
+    cursor.execute(
+        f"INSERT INTO {share_table} (assessment_id, funder, fen) "
+        f"SELECT a.id, sh.funder, sh.fen FROM {shares} sh "
+        "JOIN canbao_assess_changed c ON c.resident_id = sh.resident_id "
+        f"JOIN {table} a ON a.campaign_id = %s AND a.resident_id = sh.resident_id",
+        [campaign_id],
+    )
+    cursor.execute("DROP TABLE canbao_assess_changed")
+
+
+def freeze(*, assessment_ids: list[int], at: datetime) -> int:
+    """Freeze assessments at payment: from now on the amounts stand, whatever changes."""
+    return Assessment.objects.filter(pk__in=assessment_ids, frozen_at__isnull=True).update(
+        frozen_at=at
+    )

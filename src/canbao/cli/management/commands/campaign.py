@@ -1,0 +1,54 @@
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from canbao.campaigns.selectors import campaign_by_id
+from canbao.campaigns.services import assess_campaign, open_campaign
+from canbao.errors import InputError
+from canbao.policy.loader import PolicyError
+
+USAGE_ERROR = 2
+
+
+class Command(BaseCommand):
+    help = "参保缴费工作：开始一个统筹区某年度的工作（open），为全部居民核定缴费（assess）。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        opening = actions.add_parser("open", help="按政策开始一个统筹区的参保缴费工作")
+        opening.add_argument("--area", required=True, help="统筹区的区划代码（须已导入）")
+        opening.add_argument("--policy", required=True, help="内置政策编号或 TOML 文件")
+        assess = actions.add_parser(
+            "assess", help="按政策为统筹区内全部在册居民核定身份属性、个人缴费、资助与应缴"
+        )
+        assess.add_argument("--campaign", type=int, help="工作编号（只有一项进行中时可省略）")
+        for sub in (opening, assess):
+            sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
+            sub.add_argument("--user", help="操作人（默认为当前系统用户）")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            if options["action"] == "open":
+                campaign = open_campaign(
+                    area_code=options["area"], policy=options["policy"], username=options["user"]
+                )
+                report: dict[str, Any] = {
+                    "campaign": campaign.pk,
+                    "area": campaign.area.code,
+                    "coverage_year": campaign.coverage_year,
+                    "policy": campaign.policy_id,
+                }
+                text = f"已开始：{campaign}，编号 {campaign.pk}"
+            else:
+                campaign = campaign_by_id(options["campaign"])
+                result = assess_campaign(campaign=campaign, username=options["user"])
+                report = result.as_json()
+                text = (
+                    f"{campaign}：核定 {result.residents} 人，新增 {result.created}、"
+                    f"更新 {result.updated}、未变 {result.unchanged}、已缴费冻结 {result.frozen}；"
+                    f"不能参保 {result.ineligible} 人，金额待公布 {result.pending} 人"
+                )
+        except (InputError, PolicyError) as error:
+            raise CommandError(str(error), returncode=USAGE_ERROR) from None
+        self.stdout.write(json.dumps(report, ensure_ascii=False) if options["json"] else text)
