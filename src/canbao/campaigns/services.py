@@ -292,6 +292,9 @@ def _write(cursor: Any, campaign_id: int, now: datetime, result: AssessResult) -
         "WHERE a.id IS NULL OR (a.frozen_at IS NULL AND a.facts_sha256 <> s.facts_sha256)",
         [campaign_id],
     )
+    cursor.execute(
+        "CREATE INDEX canbao_assess_changed_resident ON canbao_assess_changed (resident_id)"
+    )
     cursor.execute("SELECT count(*) FROM canbao_assess_changed WHERE assessment_id IS NULL")
     result.created = cursor.fetchone()[0]
     cursor.execute("SELECT count(*) FROM canbao_assess_changed WHERE assessment_id IS NOT NULL")
