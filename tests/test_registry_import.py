@@ -295,6 +295,21 @@ def test_it_moves_a_household_to_another_village(
     assert Household.objects.get().village.code == OTHER_VILLAGE
 
 
+def test_a_new_member_alone_moves_a_registered_household_to_another_village(
+    daligang: dict[str, object], tmp_path: Path
+) -> None:
+    import_residents(path=family(tmp_path), username="t")
+    rows = [
+        resident(
+            "张小红", person_id(5, "F", date(2019, 1, 2)), relation="女", village=OTHER_VILLAGE
+        )
+    ]
+    result = import_residents(path=csv_file(tmp_path / "m.csv", rows), username="t")
+    assert not result.errors and (result.created, result.updated) == (1, 0)
+    assert Household.objects.get().village.code == OTHER_VILLAGE
+    assert Resident.objects.get(name="张小红").village.code == OTHER_VILLAGE
+
+
 def test_it_refuses_a_file_without_the_required_columns(
     daligang: dict[str, object], tmp_path: Path
 ) -> None:

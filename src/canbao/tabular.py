@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import TypeAlias
 
@@ -69,10 +70,18 @@ class Table:
     def rows(self) -> Generator[tuple[int, tuple[str, ...]], None, None]:
         """(row number in the file, values in the order of `keys`) for each data row that is not
         entirely empty. Each call reads the file again from the start."""
+        positions = self._positions
+        width = max(positions, default=-1) + 1
+        # One C call per row when the row is wide enough (nearly always); padding otherwise.
+        pick = itemgetter(*positions) if len(positions) > 1 else None
+        header_row = self.header_row
         with closing(self._open()) as raw:
             for number, cells in enumerate(raw, start=1):
-                if number > self.header_row and any(cells):
-                    yield number, tuple(cells[i] if i < len(cells) else "" for i in self._positions)
+                if number > header_row and any(cells):
+                    if pick is not None and len(cells) >= width:
+                        yield number, pick(cells)
+                    else:
+                        yield number, tuple(cells[i] if i < len(cells) else "" for i in positions)
 
 
 def normalize_header(text: str) -> str:
@@ -193,8 +202,9 @@ def _csv_source(path: Path, encoding: str) -> Callable[[], RawRows]:
     def rows() -> RawRows:
         with path.open(encoding=encoding, newline="") as stream:
             try:
+                strip = str.strip
                 for record in csv.reader(stream):
-                    yield tuple(value.strip() for value in record)
+                    yield tuple(map(strip, record))
             except csv.Error as error:
                 raise TableError(f"文件 {path.name} 不是有效的 CSV：{error}") from error
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -157,6 +158,38 @@ class StageSpec:
 
     def drop(self, cursor: Any) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+
+
+# Page cache of a bulk import on SQLite (the default is 2 MiB, which a million-row staging table
+# and the registry's indexes overflow many times over), in KiB; memory is taken only as used.
+SQLITE_CACHE_KIB = {"main": 256 * 1024, "temp": 256 * 1024}
+# Per-operation memory of a bulk import on PostgreSQL (sorts, hashes, index builds), for this
+# transaction only (SET LOCAL); the defaults spill a million rows to disk.
+POSTGRES_SETTINGS = {"work_mem": "256MB", "maintenance_work_mem": "256MB"}
+
+
+@contextmanager
+def bulk_settings(cursor: Any) -> Iterator[None]:
+    """Memory settings for a bulk import inside its transaction; durability is untouched."""
+    if connection.vendor == "postgresql":
+        for name, value in POSTGRES_SETTINGS.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        yield
+        return
+    if connection.vendor != "sqlite":  # pragma: no cover - only SQLite and PostgreSQL
+        yield
+        return
+    saved = {}
+    for schema, kib in SQLITE_CACHE_KIB.items():
+        cursor.execute(f"PRAGMA {schema}.cache_size")
+        saved[schema] = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA {schema}.cache_size = -{kib}")
+    try:
+        yield
+    finally:
+        for schema, value in saved.items():
+            # A temp schema not opened yet reports 0; put back SQLite's default then.
+            cursor.execute(f"PRAGMA {schema}.cache_size = {int(value) or -2000}")
 
 
 RowCheck = Callable[[int, tuple[str, ...], list[RowError]], tuple[Any, ...] | None]
@@ -309,7 +342,7 @@ def run_import(
                 user_id=actor.pk if actor is not None else None,
                 username=who,
             )
-            with connection.cursor() as cursor:
+            with connection.cursor() as cursor, bulk_settings(cursor):
                 stage.create(cursor)
                 check = make_check(table)
                 for count, chunk in _chunks(table, check, errors, progress):

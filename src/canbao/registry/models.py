@@ -112,7 +112,11 @@ class Resident(models.Model):
     birth_date = models.DateField("出生日期", null=True, blank=True)
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members")
     relation = models.CharField("与户主关系", max_length=20)
-    village = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="residents")
+    # No index of its own: resident_village_status (village, status) starts with it and serves
+    # the lookups by village; a second index would only slow the bulk import down.
+    village = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="residents", db_index=False
+    )
     address = models.CharField("家庭住址", max_length=200, blank=True)
     phone = models.CharField("联系电话", max_length=40, blank=True)
     employee_insured = models.BooleanField("职工医保", default=False)

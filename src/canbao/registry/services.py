@@ -3,8 +3,9 @@ atomic and leaves an audit row (see ``canbao.registry.batches``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,13 @@ RESIDENT_STAGE = StageSpec(
         ("phone", "varchar(40)"),
         ("employee_insured", "boolean"),
         ("insured_elsewhere", "boolean"),
-        ("state", "varchar(10)"),
     ),
-    indexes=(("id_type", "id_number"), ("household",), ("line",)),
+    # (id_type, id_number, line) covers the duplicate check; line orders the final insert.
+    indexes=(("id_type", "id_number", "line"), ("line",)),
 )
+
+# Made from the resident staging table by _apply_residents: one row per household of the file.
+HOUSEHOLD_STAGE = "canbao_stage_households"
 
 ROSTER_STAGE = StageSpec(
     name="canbao_stage_roster",
@@ -153,14 +157,26 @@ def import_residents(
     )
 
 
-def _getter(table: Table, columns: tuple[Column, ...]) -> Callable[[tuple[str, ...]], list[str]]:
+def _getter(
+    table: Table, columns: tuple[Column, ...]
+) -> Callable[[tuple[str, ...]], Sequence[str]]:
     """Values of a data row in the order of ``columns``; "" for a column the file lacks."""
     positions = [table.keys.index(c.key) if c.key in table.keys else -1 for c in columns]
+    if positions == list(range(len(columns))):
+        # The file has every column: the table already yields them in this order.
+        return _same
+    pick = itemgetter(*positions)
 
-    def get(values: tuple[str, ...]) -> list[str]:
-        return [values[i] if i >= 0 else "" for i in positions]
+    def get(values: tuple[str, ...]) -> Sequence[str]:
+        # Position -1 picks the "" appended for the columns the file lacks.
+        result: tuple[str, ...] = pick((*values, ""))
+        return result
 
     return get
+
+
+def _same(values: tuple[str, ...]) -> Sequence[str]:
+    return values
 
 
 def _header(table: Table, columns: tuple[Column, ...], key: str) -> str:
@@ -173,7 +189,10 @@ def _resident_check(table: Table, today: date) -> RowCheck:
     get = _getter(table, RESIDENT_COLUMNS)
     h = {c.key: _header(table, RESIDENT_COLUMNS, c.key) for c in RESIDENT_COLUMNS}
     village_codes: dict[str, str | RowError] = {}
+    birth_dates: dict[str, date | None] = {}
     parse = idnumber.parse
+    id_error = idnumber.IdNumberError
+    id_types, sexes, flags = ID_TYPES, SEXES, FLAGS
 
     def village(number: int, raw: str) -> str | RowError:
         known = village_codes.get(raw)
@@ -192,6 +211,9 @@ def _resident_check(table: Table, today: date) -> RowCheck:
         return known
 
     def check(number: int, values: tuple[str, ...], errors: list[RowError]) -> Staged | None:
+        """The fast path for a row with nothing wrong (nearly every row of a real file); any
+        doubt goes to ``full_check``, which finds and words the errors. Both stage the same
+        tuple for a good row."""
         (
             name,
             id_type_text,
@@ -207,6 +229,63 @@ def _resident_check(table: Table, today: date) -> RowCheck:
             employee_text,
             elsewhere_text,
         ) = get(values)
+        sex = sexes.get(sex_text)
+        birth = birth_dates.get(birth_text, _UNSEEN)
+        if birth is _UNSEEN:
+            birth = _cached_date(birth_dates, birth_text)
+        code = village_codes.get(village_raw) or village(number, village_raw)
+        employee = flags.get(employee_text)
+        elsewhere = flags.get(elsewhere_text)
+        if (
+            id_types.get(id_type_text) == "resident_id"
+            and name
+            and household
+            and relation
+            and sex is not None
+            and birth is not _INVALID
+            and type(code) is str
+            and employee is not None
+            and elsewhere is not None
+        ):
+            try:
+                parsed = parse(id_raw, today)
+            except id_error:
+                pass
+            else:
+                if (not sex or sex == parsed.sex) and (birth is None or birth == parsed.birth_date):
+                    return (
+                        number,
+                        "resident_id",
+                        parsed.number,
+                        name,
+                        parsed.sex,
+                        parsed.birth_date,
+                        household,
+                        relation,
+                        code,
+                        address,
+                        phone,
+                        employee,
+                        elsewhere,
+                    )
+        return full_check(number, get(values), errors)
+
+    def full_check(number: int, values: Sequence[str], errors: list[RowError]) -> Staged | None:
+        (
+            name,
+            id_type_text,
+            id_raw,
+            sex_text,
+            birth_text,
+            household,
+            relation,
+            village_raw,
+            _village_name,
+            address,
+            phone,
+            employee_text,
+            elsewhere_text,
+        ) = values
         failed = len(errors)
         if not name:
             errors.append(RowError(number, h["name"], "name_empty", "姓名为空，请填写姓名。"))
@@ -320,10 +399,26 @@ def _resident_check(table: Table, today: date) -> RowCheck:
             phone,
             employee,
             elsewhere,
-            "",
         )
 
     return check
+
+
+_UNSEEN: Any = object()
+_INVALID: Any = object()
+_DATE_CACHE_MAX = 100_000
+
+
+def _cached_date(cache: dict[str, date | None], text: str) -> Any:
+    """``parse_date(text)``, remembered (a county has some 40,000 distinct birth dates); the
+    marker ``_INVALID`` for a text it refuses."""
+    try:
+        value: Any = parse_date(text)
+    except ValueError:
+        value = _INVALID
+    if len(cache) < _DATE_CACHE_MAX:
+        cache[text] = value
+    return value
 
 
 def _apply_residents(ctx: Context) -> Outcome:
@@ -401,10 +496,23 @@ def _apply_residents(ctx: Context) -> Outcome:
                     "一个人只能属于一户；迁户请先办理迁出。",
                 )
             )
+    # One row per household of the file, in one pass: what the household checks and writes need.
+    hs = HOUSEHOLD_STAGE
+    ctx.cursor.execute(f"DROP TABLE IF EXISTS {hs}")
+    ctx.cursor.execute(
+        f"""CREATE TEMPORARY TABLE {hs} AS
+        SELECT household, MIN(line) AS first_row, MIN(village_code) AS village_code,
+               COUNT(DISTINCT village_code) AS villages,
+               COUNT(DISTINCT CASE WHEN relation = %s
+                              THEN id_type || ':' || id_number END) AS heads
+        FROM {s} GROUP BY household""",
+        [HEAD],
+    )
+    ctx.cursor.execute(f"CREATE UNIQUE INDEX {hs}_0 ON {hs} (household)")
+    ctx.cursor.execute(f"ANALYZE {hs}")
     # Households in several villages within the file.
     for household, first_row in ctx.fetch(
-        f"""SELECT household, MIN(line) FROM {s} GROUP BY household
-        HAVING COUNT(DISTINCT village_code) > 1"""
+        f"SELECT household, first_row FROM {hs} WHERE villages > 1"
     ):
         out.errors.append(
             RowError(
@@ -416,21 +524,19 @@ def _apply_residents(ctx: Context) -> Outcome:
         )
     # Exactly one head per household, counting registered members the file does not repeat.
     for household, first_row, heads in ctx.fetch(
-        f"""SELECT t.household, t.first_row, t.heads + COALESCE((
-              SELECT COUNT(*) FROM registry_resident r
-              JOIN registry_household hh ON hh.id = r.household_id
-              WHERE hh.number = t.household AND r.relation = %s AND r.status = 'active'
-                AND NOT EXISTS (SELECT 1 FROM {s} x
-                                WHERE x.id_type = r.id_type AND x.id_number = r.id_number)
-            ), 0) AS heads
-        FROM (SELECT household, MIN(line) AS first_row,
-                     COUNT(DISTINCT CASE WHEN relation = %s
-                                     THEN id_type || ':' || id_number END) AS heads
-              FROM {s} GROUP BY household) t""",
-        [HEAD, HEAD],
+        f"""SELECT t.household, t.first_row, t.heads + COALESCE(k.heads, 0)
+        FROM {hs} t
+        LEFT JOIN (SELECT hh.number AS household, COUNT(*) AS heads
+                   FROM registry_resident r
+                   JOIN registry_household hh ON hh.id = r.household_id
+                   JOIN {hs} x ON x.household = hh.number
+                   WHERE r.relation = %s AND r.status = 'active'
+                     AND NOT EXISTS (SELECT 1 FROM {s} y
+                                     WHERE y.id_type = r.id_type AND y.id_number = r.id_number)
+                   GROUP BY hh.number) k ON k.household = t.household
+        WHERE t.heads + COALESCE(k.heads, 0) <> 1""",
+        [HEAD],
     ):
-        if heads == 1:
-            continue
         if heads == 0:
             message = f"户{household}没有户主：请在户主本人一行的“与户主关系”填“户主”。"
         else:
@@ -439,82 +545,102 @@ def _apply_residents(ctx: Context) -> Outcome:
     if out.errors:
         return out
 
-    # Counts: created (unknown key), unchanged (every field equal), updated (the rest).
-    ctx.cursor.execute(
-        f"""UPDATE {s} SET state = CASE
-          WHEN NOT EXISTS (SELECT 1 FROM registry_resident r
-                           WHERE r.id_type = {s}.id_type AND r.id_number = {s}.id_number)
-            THEN 'created'
-          WHEN EXISTS (SELECT 1 FROM registry_resident r
-                       JOIN regions_division d ON d.id = r.village_id
-                       WHERE r.id_type = {s}.id_type AND r.id_number = {s}.id_number
-                         AND r.sex = {s}.sex
-                         AND COALESCE(r.birth_date, '0001-01-01')
-                             = COALESCE({s}.birth_date, '0001-01-01')
-                         AND r.relation = {s}.relation AND d.code = {s}.village_code
-                         AND r.address = {s}.address AND r.phone = {s}.phone
-                         AND r.employee_insured = {s}.employee_insured
-                         AND r.insured_elsewhere = {s}.insured_elsewhere)
-            THEN 'unchanged'
-          ELSE 'updated' END"""
-    )
-    counts = dict(ctx.fetch(f"SELECT state, COUNT(*) FROM {s} GROUP BY state"))
-    out.created = int(counts.get("created", 0))
-    out.updated = int(counts.get("updated", 0))
-    out.unchanged = int(counts.get("unchanged", 0))
+    # Counts: created (unknown key), unchanged (every field equal), updated (the rest), by
+    # joins and set operations; the staging table is never rewritten.
+    staged = ctx.scalar(f"SELECT COUNT(*) FROM {s}")
+    same = _SAME.format(r="r", t="s", village="d.code = s.village_code")
+    known, unchanged = ctx.fetch(
+        f"""SELECT COUNT(*), COALESCE(SUM(CASE WHEN {same} THEN 1 ELSE 0 END), 0)
+        FROM {s} s
+        JOIN registry_resident r ON r.id_type = s.id_type AND r.id_number = s.id_number
+        JOIN regions_division d ON d.id = r.village_id"""
+    )[0]
+    out.created = staged - int(known)
+    out.unchanged = int(unchanged)
+    out.updated = int(known) - out.unchanged
     if not ctx.write:
         return out
 
     batch, now = ctx.batch.pk, ctx.now
+    # Whether any household of the file is registered already; a new county has none, and the
+    # statements that only concern registered ones are then skipped.
+    households_known = ctx.scalar(
+        f"""SELECT COUNT(*) FROM (SELECT 1 FROM registry_household hh
+        WHERE hh.number IN (SELECT household FROM {hs}) LIMIT 1) x"""
+    )
+    if households_known:
+        ctx.cursor.execute(
+            f"""UPDATE registry_household SET village_id = t.village_id
+            FROM (SELECT s.household, MIN(d.id) AS village_id FROM {s} s
+                  JOIN regions_division d ON d.code = s.village_code GROUP BY s.household) t
+            WHERE registry_household.number = t.household
+              AND registry_household.village_id <> t.village_id"""
+        )
     ctx.cursor.execute(
         f"""INSERT INTO registry_household (number, village_id, batch_id, created_at)
         SELECT t.household, d.id, %s, %s
-        FROM (SELECT household, MIN(village_code) AS village_code FROM {s} GROUP BY household) t
+        FROM {hs} t
         JOIN regions_division d ON d.code = t.village_code
         WHERE NOT EXISTS (SELECT 1 FROM registry_household hh WHERE hh.number = t.household)""",
         [batch, now],
     )
-    ctx.cursor.execute(
-        f"""UPDATE registry_household SET village_id = t.village_id
-        FROM (SELECT s.household, MIN(d.id) AS village_id FROM {s} s
-              JOIN regions_division d ON d.code = s.village_code GROUP BY s.household) t
-        WHERE registry_household.number = t.household
-          AND registry_household.village_id <> t.village_id"""
-    )
-    ctx.cursor.execute(
-        f"""UPDATE registry_resident SET
-          sex = t.sex, birth_date = t.birth_date, relation = t.relation,
-          village_id = t.village_id, address = t.address, phone = t.phone,
-          flags_batch_id = CASE
-            WHEN registry_resident.employee_insured <> t.employee_insured
-              OR registry_resident.insured_elsewhere <> t.insured_elsewhere
-            THEN %s ELSE registry_resident.flags_batch_id END,
-          employee_insured = t.employee_insured, insured_elsewhere = t.insured_elsewhere,
-          batch_id = %s, updated_at = %s
-        FROM (SELECT s.id_type, s.id_number, s.sex, s.birth_date, s.relation, d.id AS village_id,
-                     s.address, s.phone, s.employee_insured, s.insured_elsewhere
-              FROM {s} s JOIN regions_division d ON d.code = s.village_code
-              WHERE s.state = 'updated') t
-        WHERE registry_resident.id_type = t.id_type
-          AND registry_resident.id_number = t.id_number""",
-        [batch, batch, now],
-    )
-    ctx.cursor.execute(
-        f"""INSERT INTO registry_resident (
-          id_type, id_number, name, sex, birth_date, household_id, relation, village_id,
-          address, phone, employee_insured, insured_elsewhere, flags_batch_id, status,
-          status_date, batch_id, created_at, updated_at)
-        SELECT s.id_type, s.id_number, s.name, s.sex, s.birth_date, hh.id, s.relation, d.id,
-          s.address, s.phone, s.employee_insured, s.insured_elsewhere, %s, 'active',
-          NULL, %s, %s, %s
-        FROM {s} s
-        JOIN registry_household hh ON hh.number = s.household
-        JOIN regions_division d ON d.code = s.village_code
-        WHERE s.state = 'created'
-        ORDER BY s.line""",
-        [batch, batch, now, now],
-    )
+    if known:
+        r = "registry_resident"
+        same = _SAME.format(r=r, t="t", village=f"{r}.village_id = t.village_id")
+        ctx.cursor.execute(
+            f"""UPDATE registry_resident SET
+              sex = t.sex, birth_date = t.birth_date, relation = t.relation,
+              village_id = t.village_id, address = t.address, phone = t.phone,
+              flags_batch_id = CASE
+                WHEN {r}.employee_insured <> t.employee_insured
+                  OR {r}.insured_elsewhere <> t.insured_elsewhere
+                THEN %s ELSE {r}.flags_batch_id END,
+              employee_insured = t.employee_insured, insured_elsewhere = t.insured_elsewhere,
+              batch_id = %s, updated_at = %s
+            FROM (SELECT s.id_type, s.id_number, s.sex, s.birth_date, s.relation,
+                         d.id AS village_id, s.address, s.phone,
+                         s.employee_insured, s.insured_elsewhere
+                  FROM {s} s JOIN regions_division d ON d.code = s.village_code) t
+            WHERE {r}.id_type = t.id_type AND {r}.id_number = t.id_number
+              AND NOT {same}""",
+            [batch, batch, now],
+        )
+    if out.created:
+        # Only new keys: all of them when the file knows no registered resident.
+        new_only = (
+            ""
+            if not known
+            else """WHERE NOT EXISTS (SELECT 1 FROM registry_resident r
+                      WHERE r.id_type = s.id_type AND r.id_number = s.id_number)"""
+        )
+        ctx.cursor.execute(
+            f"""INSERT INTO registry_resident (
+              id_type, id_number, name, sex, birth_date, household_id, relation, village_id,
+              address, phone, employee_insured, insured_elsewhere, flags_batch_id, status,
+              status_date, batch_id, created_at, updated_at)
+            SELECT s.id_type, s.id_number, s.name, s.sex, s.birth_date, hh.id, s.relation, d.id,
+              s.address, s.phone, s.employee_insured, s.insured_elsewhere, %s, 'active',
+              NULL, %s, %s, %s
+            FROM {s} s
+            JOIN registry_household hh ON hh.number = s.household
+            JOIN regions_division d ON d.code = s.village_code
+            {new_only}
+            ORDER BY s.line""",
+            [batch, batch, now, now],
+        )
+    ctx.cursor.execute(f"DROP TABLE IF EXISTS {hs}")
     return out
+
+
+# A registered resident ``r`` equal in every imported field to the staged row ``t`` (``village``
+# compares the villages): counted unchanged, and left alone. No column compared can be NULL but
+# the birth dates.
+_SAME = """({r}.sex = {t}.sex
+  AND COALESCE({r}.birth_date, '0001-01-01') = COALESCE({t}.birth_date, '0001-01-01')
+  AND {r}.relation = {t}.relation AND {village}
+  AND {r}.address = {t}.address AND {r}.phone = {t}.phone
+  AND {r}.employee_insured = {t}.employee_insured
+  AND {r}.insured_elsewhere = {t}.insured_elsewhere)"""
 
 
 # --- department rosters ---------------------------------------------------------------------
