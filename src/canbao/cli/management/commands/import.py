@@ -1,4 +1,4 @@
-"""`canbao import residents|roster|divisions FILE`: thin over the import services.
+"""`canbao import residents|roster|divisions|payments FILE`: thin over the import services.
 
 Exit status: 0 committed (or a clean dry run), 1 refused for errors (nothing written), 2 usage
 error (no such file, unknown category or funder code, bad options).
@@ -12,6 +12,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from canbao.campaigns.selectors import campaign_by_id
+from canbao.collection.payment_imports import FILE_CHANNELS, import_payments
+from canbao.errors import InputError
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES
 from canbao.regions.services import import_divisions
 from canbao.registry.batches import ImportResult, ImportUsageError, write_errors_xlsx
@@ -43,7 +46,26 @@ class Command(BaseCommand):
             help="来源部门（资助方）代码，如 civil_affairs（民政部门）",
         )
         divisions = kinds.add_parser("divisions", help="导入统计用区划代码（县、乡、村三级）")
-        for sub in (residents, roster, divisions):
+        payments = kinds.add_parser(
+            "payments", help="导入缴费明细（税务、银行每日明细，部门代缴，现金收款）"
+        )
+        payments.add_argument(
+            "--channel",
+            required=True,
+            choices=list(FILE_CHANNELS),
+            metavar="CHANNEL",
+            help="缴费渠道：tax（税务）、bank（银行）、proxy（部门代缴）、cash（现金收款收据）",
+        )
+        payments.add_argument(
+            "--campaign", type=int, help="参保缴费工作编号（默认为唯一进行中的那一项）"
+        )
+        payments.add_argument(
+            "--funder",
+            choices=sorted(FUNDER_NAMES),
+            metavar="FUNDER",
+            help="部门代缴文件没有“代缴部门”列时，指定代缴部门代码，如 medical_assistance",
+        )
+        for sub in (residents, roster, divisions, payments):
             sub.add_argument("file", type=Path, help="要导入的文件")
             sub.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入数据库")
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
@@ -67,9 +89,16 @@ class Command(BaseCommand):
                 result = import_roster(
                     category=options["category"], source=options["source"], **common
                 )
+            elif options["kind"] == "payments":
+                result = import_payments(
+                    campaign=campaign_by_id(options["campaign"]),
+                    channel=options["channel"],
+                    funder=options["funder"],
+                    **common,
+                )
             else:
                 result = import_divisions(**common)
-        except ImportUsageError as error:
+        except (ImportUsageError, InputError) as error:
             raise CommandError(str(error), returncode=USAGE_ERROR) from None
         finally:
             close()

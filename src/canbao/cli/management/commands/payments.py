@@ -1,0 +1,143 @@
+"""`canbao payments reverse KEY --channel C --reason TEXT`, `canbao payments suspense` and
+`canbao payments recheck`.
+
+Exit status: 0 done, 1 refused (nothing written: unknown key, already reversed), 2 usage error
+(no such campaign, bad options).
+"""
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from canbao.campaigns.selectors import campaign_by_id
+from canbao.collection.models import Channel, Suspense
+from canbao.collection.selectors import suspense_list
+from canbao.collection.services import PaymentError, recheck_held_payments, reverse_payment
+from canbao.errors import InputError
+from canbao.policy.money import yuan
+
+USAGE_ERROR = 2
+REFUSED = 1
+
+
+class Command(BaseCommand):
+    help = "缴费的冲正，以及查看挂账（未能入账参保的缴费）清单。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        reverse = actions.add_parser(
+            "reverse", help="冲正一笔已入账的缴费（记一笔反向金额，原记录不改）"
+        )
+        reverse.add_argument("key", help="原缴费的流水号（收据号码、批次行号）")
+        reverse.add_argument(
+            "--channel",
+            required=True,
+            choices=list(Channel.values),
+            metavar="CHANNEL",
+            help="原缴费的渠道：tax、bank、cash、withholding、proxy",
+        )
+        reverse.add_argument("--reason", required=True, help="冲正原因")
+        reverse.add_argument("--user", help="操作人（默认为当前系统用户）")
+        suspense = actions.add_parser("suspense", help="列出挂账的缴费及原因")
+        suspense.add_argument(
+            "--all", action="store_true", help="连同已处理的一并列出（默认只列未处理的）"
+        )
+        suspense.add_argument(
+            "--reason", choices=list(Suspense.Reason.values), metavar="REASON", help="只列此原因"
+        )
+        recheck = actions.add_parser(
+            "recheck", help="核定或登记库更新后，重新核对挂账缴费（能入账的即参保）"
+        )
+        recheck.add_argument("--user", help="操作人（默认为当前系统用户）")
+        for sub in (reverse, suspense, recheck):
+            sub.add_argument(
+                "--campaign", type=int, help="参保缴费工作编号（默认为唯一进行中的那一项）"
+            )
+            sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            campaign = campaign_by_id(options["campaign"])
+        except InputError as error:
+            raise CommandError(str(error), returncode=USAGE_ERROR) from None
+        if options["action"] == "reverse":
+            try:
+                reversal = reverse_payment(
+                    campaign=campaign,
+                    channel=options["channel"],
+                    key=options["key"],
+                    reason=options["reason"],
+                    username=options["user"],
+                )
+            except PaymentError as error:
+                if options["json"]:
+                    self.stdout.write(
+                        json.dumps(
+                            {"errors": [{"code": error.code, "message": error.message}]},
+                            ensure_ascii=False,
+                        )
+                    )
+                else:
+                    self.stdout.write(f"未冲正：{error.message}（{error.code}）")
+                self.stdout.flush()
+                raise SystemExit(REFUSED) from None
+            done: dict[str, Any] = {
+                "reversal": reversal.pk,
+                "key": reversal.key,
+                "channel": reversal.channel,
+                "amount_fen": reversal.amount_fen,
+                "reverses": reversal.reverses_id,
+                "errors": [],
+                "message": (
+                    f"已冲正流水号{options['key']}，冲正金额{yuan(-reversal.amount_fen)}元。"
+                ),
+            }
+            if options["json"]:
+                self.stdout.write(json.dumps(done, ensure_ascii=False))
+            else:
+                self.stdout.write(str(done["message"]))
+            return
+        if options["action"] == "recheck":
+            applied = recheck_held_payments(campaign=campaign, username=options["user"])
+            result: dict[str, Any] = {
+                "campaign": campaign.pk,
+                "enrolled": applied.enrolled,
+                "withdrawn": applied.withdrawn,
+                "resolved": applied.resolved,
+                "suspended": applied.suspended,
+                "errors": [],
+                "message": (
+                    f"已重新核对挂账缴费：新参保{applied.enrolled}人，挂账已处理{applied.resolved}笔。"
+                ),
+            }
+            self.stdout.write(
+                json.dumps(result, ensure_ascii=False) if options["json"] else result["message"]
+            )
+            return
+        rows = suspense_list(
+            campaign=campaign, open_only=not options["all"], reason=options["reason"]
+        )
+        if options["json"]:
+            total = sum(row["amount_fen"] for row in rows)
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "campaign": campaign.pk,
+                        "count": len(rows),
+                        "amount_fen": total,
+                        "items": rows,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            return
+        if not rows:
+            self.stdout.write("没有挂账的缴费。")
+        for row in rows:
+            status = f"［已处理：{row['resolution']}］" if row["resolved_at"] else ""
+            self.stdout.write(
+                f"{row['paid_on']} {row['channel']} {row['key']} {row['name']} "
+                f"{row['id_number']} {yuan(row['amount_fen'])}元 "
+                f"{row['reason_label']}：{row['message']}{status}"
+            )

@@ -1,0 +1,468 @@
+"""The channel files of payment details (缴费明细) and their import: tax and bank daily details,
+department proxy payments, cash with receipts. Built on ``canbao.registry.batches.run_import``:
+file hash, dry run, per-row errors, staging table, all or nothing.
+
+A row that cannot be read refuses the whole file (amount, date, key). A row that can be read is
+money received: an unknown ID number, a name that differs from the registry or a wrong amount is
+recorded all the same and held in the suspense list, never dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from canbao import idnumber
+from canbao.campaigns.models import Campaign
+from canbao.collection.models import Channel, Receipt
+from canbao.collection.receipts import claim_receipts
+from canbao.collection.services import (
+    KEY_MAX,
+    PAYMENT_STAGE,
+    REVERSAL_PREFIX,
+    RecordOutcome,
+    post_staged,
+    staged_problems,
+)
+from canbao.policy.codes import FUNDER_NAMES
+from canbao.registry.batches import (
+    Context,
+    ImportResult,
+    ImportUsageError,
+    Outcome,
+    Progress,
+    RowCheck,
+    RowError,
+    parse_date,
+    record_audit,
+    run_import,
+)
+from canbao.registry.models import ImportBatch
+from canbao.tabular import Column, Table, TableError
+
+__all__ = [
+    "FILE_CHANNELS",
+    "PaymentImportResult",
+    "import_payments",
+    "parse_fen",
+    "parse_yuan",
+]
+
+FILE_CHANNELS = (Channel.TAX, Channel.BANK, Channel.PROXY, Channel.CASH)
+ID_ALIASES = ("公民身份号码", "身份证号", "身份证号码", "证件号码")
+DATE = Column("paid_on", ("缴费日期", "交易日期"))
+NAME = Column("name", ("姓名",))
+ID_NUMBER = Column("id_number", ID_ALIASES)
+AMOUNT_YUAN = Column("amount_yuan", ("金额（元）", "缴费金额（元）", "金额"), required=False)
+AMOUNT_FEN = Column("amount_fen", ("金额（分）", "缴费金额（分）"), required=False)
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    Channel.TAX: (
+        DATE,
+        Column("key", ("交易流水号", "电子税票号码", "银行流水号", "流水号")),
+        NAME,
+        ID_NUMBER,
+        AMOUNT_YUAN,
+        AMOUNT_FEN,
+        Column("method", ("缴费渠道",), required=False),
+        Column("bank", ("银行", "代收银行"), required=False),
+    ),
+    Channel.PROXY: (
+        Column("funder", ("代缴部门", "资助部门"), required=False),
+        Column("key", ("批次行号", "流水号")),
+        DATE,
+        NAME,
+        ID_NUMBER,
+        AMOUNT_YUAN,
+        AMOUNT_FEN,
+    ),
+    Channel.CASH: (
+        Column("key", ("收据号码", "收据号")),
+        DATE,
+        NAME,
+        ID_NUMBER,
+        AMOUNT_YUAN,
+        AMOUNT_FEN,
+        Column("collector", ("收款人",), required=False),
+    ),
+}
+COLUMNS[Channel.BANK] = COLUMNS[Channel.TAX]
+
+FUNDER_CODES: dict[str, str] = {
+    **{code: code for code in FUNDER_NAMES},
+    **{name: code for code, name in FUNDER_NAMES.items()},
+}
+
+_YUAN = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$", re.ASCII)
+
+
+def parse_yuan(text: str) -> int:
+    """Yuan as written (250, 250.00, 1,250.5, ¥250, full-width digits) to fen, exactly: no
+    float, at most 2 decimals.
+    ValueError with a Chinese message otherwise."""
+    s = unicodedata.normalize("NFKC", text).strip().removeprefix("¥")
+    match = _YUAN.match(s)
+    if match is None:
+        raise ValueError(f"金额“{text}”无法识别，请写成以元为单位的数字，例如 250 或 250.00")
+    if match.group(1) is not None and len(match.group(1)) > 2:
+        raise ValueError(f"金额“{text}”超过两位小数（分以下），请核对")
+    return int(Decimal(s.replace(",", "")) * 100)
+
+
+def parse_fen(text: str) -> int:
+    s = unicodedata.normalize("NFKC", text).strip()
+    if not s.isdigit() or not s.isascii():
+        raise ValueError(f"金额（分）“{text}”须为整数分，例如 25000")
+    return int(s)
+
+
+@dataclass
+class PaymentImportResult(ImportResult):
+    """An import's result plus the money: ``file_fen`` = the amounts of the file's rows =
+    ``created_fen`` (newly recorded) + ``unchanged_fen`` (keys already recorded)."""
+
+    campaign: int = 0
+    channel: str = ""
+    file_fen: int = 0
+    created_fen: int = 0
+    unchanged_fen: int = 0
+    enrolled: int = 0
+    withdrawn: int = 0
+    suspended: dict[str, int] = field(default_factory=dict)
+    resolved: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **super().as_json(),
+            "campaign": self.campaign,
+            "channel": self.channel,
+            "file_fen": self.file_fen,
+            "created_fen": self.created_fen,
+            "unchanged_fen": self.unchanged_fen,
+            "enrolled": self.enrolled,
+            "withdrawn": self.withdrawn,
+            "suspended": dict(sorted(self.suspended.items())),
+            "resolved": self.resolved,
+        }
+
+
+def import_payments(
+    *,
+    path: Path,
+    campaign: Campaign,
+    channel: str,
+    funder: str | None = None,
+    actor: AbstractBaseUser | None = None,
+    username: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> PaymentImportResult:
+    """Import one channel's payment details into a campaign (see docs/collection.md)."""
+    if channel not in FILE_CHANNELS:
+        raise ImportUsageError(
+            f"不能从文件导入“{channel}”渠道的缴费，可选：{'、'.join(FILE_CHANNELS)}"
+            "（委托代扣请导入银行回盘文件）。"
+        )
+    if funder is not None and channel != Channel.PROXY:
+        raise ImportUsageError("只有部门代缴（--channel proxy）才能指定代缴部门。")
+    if funder is not None and funder not in FUNDER_NAMES:
+        raise ImportUsageError(f"未知的代缴部门“{funder}”，可选：{'、'.join(FUNDER_NAMES)}。")
+    if campaign.status != Campaign.Status.OPEN:
+        raise ImportUsageError(f"{campaign}已结束，不能再导入缴费。")
+    columns = COLUMNS[channel]
+    collectors: dict[int, str] = {}
+    recorded: list[RecordOutcome] = []
+
+    def apply(ctx: Context) -> Outcome:
+        return _apply(ctx, campaign, channel, collectors, recorded)
+
+    result = run_import(
+        kind=ImportBatch.Kind.PAYMENTS,
+        path=path,
+        columns=columns,
+        stage=PAYMENT_STAGE,
+        make_check=lambda table: payment_row_check(table, columns, channel, funder, collectors),
+        apply=apply,
+        actor=actor,
+        username=username,
+        dry_run=dry_run,
+        progress=progress,
+        source=channel,
+    )
+    out = PaymentImportResult(**result.__dict__, campaign=campaign.pk, channel=channel)
+    if recorded and not result.errors:
+        money = recorded[-1]
+        out.created_fen, out.unchanged_fen = money.created_fen, money.unchanged_fen
+        out.file_fen = money.created_fen + money.unchanged_fen
+        out.enrolled, out.withdrawn = money.enrolled, money.withdrawn
+        out.suspended, out.resolved = dict(money.suspended), money.resolved
+        out.message += (
+            f"金额合计{_yuan_text(out.file_fen)}元，其中新入账{_yuan_text(out.created_fen)}元、"
+            f"已入账未变{_yuan_text(out.unchanged_fen)}元"
+        )
+        if not dry_run:
+            held = sum(out.suspended.values())
+            out.message += f"；新参保{out.enrolled}人" + (f"，挂账{held}笔" if held else "")
+            if out.withdrawn:
+                out.message += f"，撤销参保{out.withdrawn}人"
+            if out.resolved:
+                out.message += f"，挂账已处理{out.resolved}笔"
+        out.message += "。"
+    return out
+
+
+def _yuan_text(fen: int) -> str:
+    whole, part = divmod(fen, 100)
+    return f"{whole:,}.{part:02d}"
+
+
+def payment_row_check(
+    table: Table,
+    columns: tuple[Column, ...],
+    channel: str,
+    funder: str | None,
+    collectors: dict[int, str],
+) -> RowCheck:
+    present = set(table.keys)
+    if "amount_yuan" in present and "amount_fen" in present:
+        raise TableError("文件同时有“金额（元）”和“金额（分）”两列，请只保留一列。")
+    if "amount_yuan" not in present and "amount_fen" not in present:
+        raise TableError("文件缺少金额列：请用“金额（元）”或“金额（分）”作列名。")
+    if channel == Channel.PROXY and funder is None and "funder" not in present:
+        raise TableError("部门代缴文件缺少“代缴部门”列：请加上此列，或在命令中用 --funder 指定。")
+    positions = {key: table.keys.index(key) for key in table.keys}
+    headers = {c.key: table.headers.get(c.key, c.aliases[0]) for c in columns}
+    amount_key = "amount_yuan" if "amount_yuan" in present else "amount_fen"
+    read_amount: Callable[[str], int] = parse_yuan if amount_key == "amount_yuan" else parse_fen
+
+    def get(values: tuple[str, ...], key: str) -> str:
+        position = positions.get(key)
+        return values[position] if position is not None else ""
+
+    def check(
+        number: int, values: tuple[str, ...], errors: list[RowError]
+    ) -> tuple[Any, ...] | None:
+        failed = len(errors)
+        key = get(values, "key")
+        if channel == Channel.CASH and key:
+            if key.isdigit() and int(key) > 0:
+                key = str(int(key))
+            else:
+                errors.append(
+                    RowError(
+                        number,
+                        headers["key"],
+                        "receipt_number",
+                        f"收据号码“{key}”须为正整数（收据上印的号码）。",
+                    )
+                )
+        if not key:
+            errors.append(
+                RowError(number, headers["key"], "key_empty", f"{headers['key']}为空，请填写。")
+            )
+        elif len(key) > KEY_MAX or key.startswith(REVERSAL_PREFIX):
+            errors.append(
+                RowError(
+                    number,
+                    headers["key"],
+                    "key_format",
+                    f"{headers['key']}“{key[:20]}…”须不超过{KEY_MAX}个字符，"
+                    f"且不能以“{REVERSAL_PREFIX}”开头。",
+                )
+            )
+        paid_on: date | None = None
+        text = get(values, "paid_on")
+        with contextlib.suppress(ValueError):
+            paid_on = parse_date(text)
+        if paid_on is None:
+            errors.append(
+                RowError(
+                    number,
+                    headers["paid_on"],
+                    "date_format",
+                    f"缴费日期“{text}”无法识别，请写成 YYYY-MM-DD，例如 2019-11-20。",
+                )
+            )
+        amount = 0
+        text = get(values, amount_key)
+        negative = text.strip().startswith("-")
+        try:
+            amount = read_amount(text.strip().lstrip("-"))
+        except ValueError as error:
+            errors.append(RowError(number, headers[amount_key], "amount_format", str(error)))
+        else:
+            if negative or amount <= 0:
+                errors.append(
+                    RowError(
+                        number,
+                        headers[amount_key],
+                        "amount_not_positive",
+                        f"金额“{text}”须大于0；退费、更正请对原记录做冲正。",
+                    )
+                )
+        payer = ""
+        if channel == Channel.PROXY:
+            written = get(values, "funder")
+            if written:
+                code = FUNDER_CODES.get(written)
+                if code is None:
+                    errors.append(
+                        RowError(
+                            number,
+                            headers["funder"],
+                            "funder_unknown",
+                            f"代缴部门“{written}”无法识别，可填："
+                            + "、".join(f"{n}（{c}）" for c, n in FUNDER_NAMES.items())
+                            + "。",
+                        )
+                    )
+                elif funder is not None and code != funder:
+                    errors.append(
+                        RowError(
+                            number,
+                            headers["funder"],
+                            "funder_mismatch",
+                            f"本行代缴部门是“{written}”，与命令指定的{FUNDER_NAMES[funder]}"
+                            "不符，请核对。",
+                        )
+                    )
+                else:
+                    payer = code
+            elif funder is not None:
+                payer = funder
+            else:
+                errors.append(
+                    RowError(
+                        number,
+                        headers["funder"],
+                        "funder_empty",
+                        "代缴部门为空：请填写，或在命令中用 --funder 指定。",
+                    )
+                )
+        bank = "／".join(v for v in (get(values, "bank"), get(values, "method")) if v)[:60]
+        if channel == Channel.CASH and get(values, "collector"):
+            collectors[number] = get(values, "collector")
+        if len(errors) > failed:
+            return None
+        return (
+            number,
+            key,
+            paid_on,
+            amount,
+            idnumber.normalize(get(values, "id_number"))[:40],
+            get(values, "name")[:100],
+            payer,
+            bank,
+            None,
+            None,
+            "",
+            None,
+            "",
+        )
+
+    return check
+
+
+def _apply(
+    ctx: Context,
+    campaign: Campaign,
+    channel: str,
+    collectors: dict[int, str],
+    recorded: list[RecordOutcome],
+) -> Outcome:
+    out = Outcome()
+    column_key = {"key": "key"}
+    for problem in staged_problems(ctx.cursor, campaign, channel):
+        out.errors.append(
+            RowError(
+                problem.line,
+                ctx.header(column_key.get(problem.column, problem.column)),
+                problem.code,
+                problem.message,
+            )
+        )
+    if channel == Channel.CASH and not out.errors:
+        out.errors.extend(_claim(ctx, campaign, collectors))
+    if out.errors:
+        return out
+    money = post_staged(
+        ctx.cursor,
+        campaign=campaign,
+        channel=channel,
+        batch=ctx.batch,
+        username=ctx.batch.username,
+        now=ctx.now,
+        write=ctx.write,
+    )
+    s = PAYMENT_STAGE.name
+    out.created, out.unchanged = money.created, money.unchanged
+    out.unknown = [
+        {"row": row, "id_number": id_number, "name": name}
+        for row, id_number, name in ctx.fetch(
+            f"""SELECT line, id_number, name FROM {s}
+            WHERE state = 'new' AND resident_id IS NULL ORDER BY line"""
+        )
+    ]
+    recorded.append(money)
+    if ctx.write:
+        record_audit(
+            action="record_payments",
+            actor=None,
+            username=ctx.batch.username,
+            batch=ctx.batch,
+            details={"campaign": campaign.pk, "channel": channel, **money.as_json()},
+        )
+    return out
+
+
+def _claim(ctx: Context, campaign: Campaign, collectors: dict[int, str]) -> list[RowError]:
+    """Claim the receipts of the rows not recorded yet; their problems are row errors."""
+    s = PAYMENT_STAGE.name
+    rows = ctx.fetch(
+        f"""SELECT line, pkey FROM {s} WHERE NOT EXISTS (
+          SELECT 1 FROM collection_payment p
+          WHERE p.campaign_id = %s AND p.channel = %s AND p."key" = {s}.pkey)
+        ORDER BY line""",
+        [campaign.pk, Channel.CASH],
+    )
+    line_of = {int(key): int(line) for line, key in rows}
+    header = ctx.header("key")
+    receipts, problems = claim_receipts(
+        campaign=campaign, numbers=list(line_of), username=ctx.batch.username
+    )
+    errors = [RowError(line_of[p.number], header, p.code, p.message) for p in problems]
+    if errors:
+        return errors
+    collector_of = dict(
+        Receipt.objects.filter(pk__in=[r.pk for r in receipts.values()]).values_list(
+            "number", "book__collector"
+        )
+    )
+    for number, line in line_of.items():
+        written = collectors.get(line, "")
+        if written and written != collector_of.get(number):
+            errors.append(
+                RowError(
+                    line,
+                    ctx.header("collector"),
+                    "collector_mismatch",
+                    f"收据{number}发放给收款人“{collector_of.get(number)}”，本行收款人是"
+                    f"“{written}”，请核对。",
+                )
+            )
+    if errors:
+        return errors
+    ctx.cursor.executemany(
+        f"UPDATE {s} SET receipt_id = %s WHERE pkey = %s",
+        [(receipt.pk, str(number)) for number, receipt in receipts.items()],
+    )
+    return []
