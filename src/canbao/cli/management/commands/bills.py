@@ -1,0 +1,66 @@
+"""`canbao bills --funder FUNDER`: a department's subsidy bill for a campaign.
+
+Exit status: 0 printed (and written with --xlsx), 2 usage error (no such campaign, unknown
+funder code). Nothing is written to the database, so nothing is ever refused.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from canbao.campaigns.selectors import campaign_by_id
+from canbao.collection.bills import Subtotal, funder_bill, signed_yuan, write_bill_xlsx
+from canbao.errors import InputError
+from canbao.policy.codes import FUNDER_NAMES
+
+USAGE_ERROR = 2
+
+
+def _line(subtotal: Subtotal) -> str:
+    return (
+        f"{subtotal.name}：{subtotal.persons} 人（已参保 {subtotal.enrolled} 人），"
+        f"应资助 {signed_yuan(subtotal.fen)} 元，已代缴 {signed_yuan(subtotal.received_fen)} 元，"
+        f"未缴 {signed_yuan(subtotal.balance_fen)} 元"
+    )
+
+
+class Command(BaseCommand):
+    help = (
+        "部门资助账单：某资助方在本次参保缴费工作中应资助的人员与金额（按乡镇小计），"
+        "已代缴金额与未缴余额。"
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--funder",
+            required=True,
+            choices=sorted(FUNDER_NAMES),
+            metavar="FUNDER",
+            help="资助方代码，如 medical_assistance（医疗救助资金）、county_finance（县财政）",
+        )
+        parser.add_argument("--campaign", type=int, help="工作编号（只有一项进行中时可省略）")
+        parser.add_argument("--xlsx", type=Path, help="把账单写入这个 .xlsx 文件")
+        parser.add_argument("--json", action="store_true", help="输出一个 JSON 对象（金额为分）")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            campaign = campaign_by_id(options["campaign"])
+            bill = funder_bill(campaign, options["funder"])
+        except InputError as error:
+            raise CommandError(str(error), returncode=USAGE_ERROR) from None
+        if options["xlsx"]:
+            write_bill_xlsx(bill, options["xlsx"])
+        if options["json"]:
+            self.stdout.write(json.dumps(bill.as_json(), ensure_ascii=False))
+            return
+        self.stdout.write(bill.title)
+        for township in bill.townships:
+            self.stdout.write(_line(township))
+        self.stdout.write(_line(bill.total))
+        if bill.unattributed_count:
+            self.stdout.write(
+                f"另有 {bill.unattributed_count} 笔代缴 {signed_yuan(bill.unattributed_fen)} 元"
+                "查无此人，未计入上表"
+            )
