@@ -83,6 +83,25 @@ class Table:
                     else:
                         yield number, tuple(cells[i] if i < len(cells) else "" for i in positions)
 
+    def picker(self, columns: Sequence[Column]) -> Callable[[tuple[str, ...]], Sequence[str]]:
+        """Values of a row from `rows()` in the order of `columns`; "" for a column the file
+        lacks."""
+        positions = [self.keys.index(c.key) if c.key in self.keys else -1 for c in columns]
+        if positions == list(range(len(columns))):
+            return _unchanged
+        pick = itemgetter(*positions)
+
+        def get(values: tuple[str, ...]) -> Sequence[str]:
+            # Position -1 picks the "" appended for the columns the file lacks.
+            picked: tuple[str, ...] = pick((*values, ""))
+            return picked
+
+        return get
+
+
+def _unchanged(values: tuple[str, ...]) -> Sequence[str]:
+    return values
+
 
 def normalize_header(text: str) -> str:
     """Header text as compared: NFKC (full-width brackets and colons become ASCII), no spaces."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -208,15 +208,6 @@ def _account(number: int, text: str, header: str, errors: list[RowError]) -> str
     return s
 
 
-def _getter(table: Table, columns: Sequence[Column]) -> Callable[[tuple[str, ...]], list[str]]:
-    positions = [table.keys.index(c.key) if c.key in table.keys else -1 for c in columns]
-
-    def get(values: tuple[str, ...]) -> list[str]:
-        return [values[i] if i >= 0 else "" for i in positions]
-
-    return get
-
-
 def _headers(table: Table, columns: Sequence[Column]) -> dict[str, str]:
     """Header text per key: as the file writes it, else the canonical one (absent columns are
     left out, so ``key in headers`` says whether the file has the column)."""
@@ -280,7 +271,7 @@ def import_agreements(
 
 
 def _agreement_check(table: Table, today: date) -> RowCheck:
-    get = _getter(table, AGREEMENT_COLUMNS)
+    get = table.picker(AGREEMENT_COLUMNS)
     h = _canonical(AGREEMENT_COLUMNS) | _headers(table, AGREEMENT_COLUMNS)
 
     def check(
@@ -818,7 +809,7 @@ def import_returns(
 def _return_check(table: Table, today: date) -> RowCheck:
     if "amount_fen" not in table.keys and "amount_yuan" not in table.keys:
         raise TableError("缺少金额列：请提供“金额（分）”或“金额（元）”列。", row=table.header_row)
-    get = _getter(table, RETURN_COLUMNS)
+    get = table.picker(RETURN_COLUMNS)
     h = _headers(table, RETURN_COLUMNS)
     hc = _canonical(RETURN_COLUMNS) | h
 

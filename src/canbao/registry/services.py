@@ -3,9 +3,8 @@ atomic and leaves an audit row (see ``canbao.registry.batches``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -157,28 +156,6 @@ def import_residents(
     )
 
 
-def _getter(
-    table: Table, columns: tuple[Column, ...]
-) -> Callable[[tuple[str, ...]], Sequence[str]]:
-    """Values of a data row in the order of ``columns``; "" for a column the file lacks."""
-    positions = [table.keys.index(c.key) if c.key in table.keys else -1 for c in columns]
-    if positions == list(range(len(columns))):
-        # The file has every column: the table already yields them in this order.
-        return _same
-    pick = itemgetter(*positions)
-
-    def get(values: tuple[str, ...]) -> Sequence[str]:
-        # Position -1 picks the "" appended for the columns the file lacks.
-        result: tuple[str, ...] = pick((*values, ""))
-        return result
-
-    return get
-
-
-def _same(values: tuple[str, ...]) -> Sequence[str]:
-    return values
-
-
 def _header(table: Table, columns: tuple[Column, ...], key: str) -> str:
     if key in table.headers:
         return table.headers[key]
@@ -186,7 +163,7 @@ def _header(table: Table, columns: tuple[Column, ...], key: str) -> str:
 
 
 def _resident_check(table: Table, today: date) -> RowCheck:
-    get = _getter(table, RESIDENT_COLUMNS)
+    get = table.picker(RESIDENT_COLUMNS)
     h = {c.key: _header(table, RESIDENT_COLUMNS, c.key) for c in RESIDENT_COLUMNS}
     village_codes: dict[str, str | RowError] = {}
     birth_dates: dict[str, date | None] = {}
@@ -682,7 +659,7 @@ def import_roster(
 
 
 def _roster_check(table: Table, today: date) -> RowCheck:
-    get = _getter(table, ROSTER_COLUMNS)
+    get = table.picker(ROSTER_COLUMNS)
     h = {c.key: _header(table, ROSTER_COLUMNS, c.key) for c in ROSTER_COLUMNS}
     parse = idnumber.parse
 
