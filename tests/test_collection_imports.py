@@ -4,6 +4,7 @@ whatever the faults."""
 
 import io
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +12,18 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Sum
+from django.utils import timezone
 
-from canbao.campaigns.models import Campaign
+from canbao.campaigns.models import Assessment, Campaign
 from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.collection.models import Enrollment, Payment, Receipt, Suspense
 from canbao.collection.payment_imports import import_payments, parse_yuan
 from canbao.collection.receipts import issue_receipt_book
+from canbao.collection.services import apply_payments
 from canbao.registry.batches import ImportUsageError
 from canbao.registry.models import ImportBatch
 from canbao.registry.services import import_residents, import_roster
+from canbao.registry.synthetic import generate_county
 from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident, xlsx_file
 
 pytestmark = pytest.mark.django_db
@@ -459,3 +463,133 @@ def test_canbao_payments_reverse_and_suspense(campaign: Campaign, tmp_path: Path
     assert code == 0 and "查无此人" in text and "无名氏" in text
     code, text = run("payments", "recheck", "--json")
     assert code == 0 and as_json(text)["enrolled"] == 0
+
+
+FEN_HEADER = ("缴费日期", "交易流水号", "姓名", "公民身份号码", "金额（分）")
+PAY_DAYS = ("2019-09-01", "2019-11-20", "2019-12-31", "2020-01-15", "2020-02-10", "2020-03-01")
+
+
+def derived_state() -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]], set[int]]:
+    """Enrollments, open suspense of known residents' payments, frozen assessments."""
+    enrollments = set(
+        Enrollment.objects.values_list(
+            "resident_id", "paid_fen", "enrolled_on", "coverage_start", "coverage_end", "rule"
+        )
+    )
+    held = set(
+        Suspense.objects.filter(
+            resolved_at__isnull=True, payment__resident__isnull=False
+        ).values_list("payment__key", "reason", "message")
+    )
+    frozen = set(Assessment.objects.filter(frozen_at__isnull=False).values_list("pk", flat=True))
+    return enrollments, held, frozen
+
+
+def test_a_county_file_is_settled_as_one_resident_at_a_time_would_settle_it(
+    tmp_path: Path,
+) -> None:
+    county = generate_county(
+        residents=1200, seed=7, out_dir=tmp_path / "county", as_of=date(2019, 10, 31)
+    )
+    for argv in county.import_commands(corrected_dir=tmp_path / "county" / "corrected"):
+        call_command(*argv, stdout=io.StringIO())
+    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020")
+    assess_campaign(campaign=campaign)
+    first: list[tuple[str, ...]] = []
+    second: list[tuple[str, ...]] = []
+    assessed = Assessment.objects.filter(campaign=campaign).select_related("resident")
+    for n, a in enumerate(assessed.order_by("resident_id")):
+        name, number, on = a.resident.name, a.resident.id_number, PAY_DAYS[n % len(PAY_DAYS)]
+
+        def row(
+            key: str, fen: int, day: str = on, who: str = name, number: str = number
+        ) -> tuple[str, ...]:
+            return (day, key, who, number, str(fen))
+
+        due = a.payable_fen
+        if not a.eligible or due is None:
+            first += [row(f"N{n}", 25000)] if n % 3 == 0 else []
+        elif due == 0:
+            first += [row(f"Z{n}", 25000)] if n % 4 == 0 else []
+        elif n % 7 == 0:  # two instalments in the same file
+            first += [row(f"A{n}", due // 2, "2019-09-01"), row(f"B{n}", due - due // 2)]
+        elif n % 11 == 0:
+            first.append(row(f"P{n}", due // 2))
+        elif n % 13 == 0:
+            first.append(row(f"X{n}", due + 100))
+        elif n % 17 == 0:  # paid in full, then again in the next file
+            first.append(row(f"F{n}", due))
+            second.append(row(f"G{n}", due, "2019-12-20"))
+        elif n % 19 == 0:  # half now, the rest in the next file
+            first.append(row(f"H{n}", due // 2, "2019-09-01"))
+            second.append(row(f"R{n}", due - due // 2))
+        elif n % 23 == 0:
+            first.append(row(f"M{n}", due, who=name + "某"))
+        else:
+            first.append(row(f"T{n}", due))
+    first.append(("2019-11-20", "S1", "无名氏", STRANGER, "25000"))
+    for rows, name in ((first, "first.csv"), (second, "second.csv")):
+        done = import_payments(
+            path=csv_file(tmp_path / name, rows, FEN_HEADER), campaign=campaign, channel="tax"
+        )
+        assert done.errors == [] and done.created == len(rows)
+    imported = derived_state()
+    enrollments, held, frozen = imported
+    assert len(enrollments) > 600 and len({e[-1] for e in enrollments}) >= 2
+    assert {reason for _, reason, _ in held} >= {
+        "partial",
+        "excess",
+        "outside_window",
+        "not_eligible",
+    }
+    assert len(frozen) > len(enrollments)
+
+    # The same payments settled again from nothing, one resident at a time.
+    Suspense.objects.filter(payment__resident__isnull=False).delete()
+    Enrollment.objects.all().delete()
+    Assessment.objects.update(frozen_at=None)
+    payers = Payment.objects.filter(resident__isnull=False).values_list("resident_id", flat=True)
+    apply_payments(
+        campaign=campaign, resident_ids=list(payers), now=timezone.now(), username="test"
+    )
+    assert derived_state() == imported
+
+
+def test_a_bad_key_after_good_rows_with_the_same_date_and_amount_is_still_refused(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    path = tax_file(
+        tmp_path / "bad.csv",
+        ("2019-11-20", "A1", "张建国", ZHANG, "250", "手机银行", "农业银行"),
+        ("2019-11-20", "", "李秀英", LI, "250", "", ""),
+        ("2019-11-20", "K" * 91, "李秀英", LI, "250", "", ""),
+        ("2019-11-20", "reversal:A1", "李秀英", LI, "250", "", ""),
+        ("2019-11-20", "A5", "李秀英", LI, "-250", "", ""),
+    )
+    result = import_payments(path=path, campaign=campaign, channel="tax")
+    assert [(e.row, e.column, e.code) for e in result.errors] == [
+        (4, "电子税票号码", "key_empty"),
+        (5, "电子税票号码", "key_format"),
+        (6, "电子税票号码", "key_format"),
+        (7, "金额（元）", "amount_not_positive"),
+    ]
+    assert not Payment.objects.exists()
+
+
+def test_rows_read_after_the_first_keep_the_bank_and_the_channel(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    path = tax_file(
+        tmp_path / "tax.csv",
+        ("2019-11-20", "B1", "张建国", ZHANG, "250", "手机银行", "农业银行"),
+        ("2019-11-20", "B2", "李秀英", LI, "250", "微信", "农商银行"),
+        ("2019-11-20", "B3", "孙八", SUN, "250", "", "邮储银行"),
+        ("2019-11-20", "B4", "王五", WANG, "250", "POS", ""),
+    )
+    assert import_payments(path=path, campaign=campaign, channel="tax").errors == []
+    assert dict(Payment.objects.values_list("key", "bank")) == {
+        "B1": "农业银行／手机银行",
+        "B2": "农商银行／微信",
+        "B3": "邮储银行",
+        "B4": "POS",
+    }

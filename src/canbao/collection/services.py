@@ -103,6 +103,8 @@ class RecordOutcome:
     withdrawn: int = 0
     suspended: dict[str, int] = field(default_factory=dict)
     resolved: int = 0
+    # The new rows whose person the registry does not know (line, ID number, name): held.
+    unknown: list[tuple[int, str, str]] = field(default_factory=list)
 
     def take(self, applied: ApplyOutcome) -> None:
         self.enrolled += applied.enrolled
@@ -138,12 +140,26 @@ PAYMENT_STAGE = StageSpec(
         ("funder", "varchar(40)"),
         ("bank", "varchar(60)"),
         ("receipt_id", "bigint"),
+        ("state", "varchar(10)"),
+    ),
+    indexes=(("pkey",), ("line",)),
+)
+# The registry's resident of each new staged row with a known ID number: written once, beside
+# the staging table (rewriting a million staged rows costs more than the lookup itself).
+MATCH_STAGE = StageSpec(
+    name="canbao_stage_payment_match",
+    columns=(
+        ("line", "integer"),
         ("candidate_id", "bigint"),
         ("known_name", "varchar(100)"),
         ("resident_id", "bigint"),
-        ("state", "varchar(10)"),
+        # What the quote of the common case needs of the resident (see _stage_simple).
+        ("birth_date", "date"),
+        ("employee_insured", "boolean"),
+        ("insured_elsewhere", "boolean"),
+        ("id_type", "varchar(40)"),
     ),
-    indexes=(("pkey",), ("id_number",), ("line",)),
+    indexes=(("line",),),
 )
 
 
@@ -159,10 +175,7 @@ def staged_row(line: int, row: PaymentRow) -> tuple[Any, ...]:
         row.funder,
         row.bank,
         row.receipt.pk if row.receipt is not None else None,
-        None,
-        "",
-        None,
-        "",
+        "new",
     )
 
 
@@ -232,14 +245,14 @@ def post_staged(
     write: bool = True,
 ) -> RecordOutcome:
     """Record the staged rows whose key is new, match their residents, hold the unknown ones in
-    suspense and apply the rest. With ``write`` false, only count. The caller has checked
-    ``staged_problems`` and holds the transaction."""
-    s = PAYMENT_STAGE.name
+    suspense and apply the rest. With ``write`` false, only count (and list the unknown). The
+    caller has checked ``staged_problems`` and holds the transaction."""
+    s, m = PAYMENT_STAGE.name, MATCH_STAGE.name
+    # Rows are staged as 'new' (staged_row); this rewrites only the rows already recorded.
     cursor.execute(
-        f"""UPDATE {s} SET state = CASE WHEN EXISTS (
+        f"""UPDATE {s} SET state = 'unchanged' WHERE EXISTS (
           SELECT 1 FROM collection_payment p
-          WHERE p.campaign_id = %s AND p.channel = %s AND p."key" = {s}.pkey)
-          THEN 'unchanged' ELSE 'new' END""",
+          WHERE p.campaign_id = %s AND p.channel = %s AND p."key" = {s}.pkey)""",
         [campaign.pk, channel],
     )
     out = RecordOutcome()
@@ -251,64 +264,263 @@ def post_staged(
             out.unchanged, out.unchanged_fen = int(count), int(fen or 0)
     if out.created == 0:
         return out
-    # The resident: by resident ID card number first, then by the other document types.
-    cursor.execute(
-        f"""UPDATE {s} SET candidate_id = (
-          SELECT r.id FROM registry_resident r
-          WHERE r.id_type = %s AND r.id_number = {s}.id_number)
-        WHERE state = 'new'""",
-        [Resident.IdType.RESIDENT_ID],
-    )
+    # The resident: by resident ID card number first, then by the other document types; the
+    # payment is theirs when the name is the registry's too.
+    MATCH_STAGE.create(cursor)
     marks = ", ".join(["%s"] * len(OTHER_ID_TYPES))
     cursor.execute(
-        f"""UPDATE {s} SET candidate_id = (
-          SELECT MIN(r.id) FROM registry_resident r
-          WHERE r.id_type IN ({marks}) AND r.id_number = {s}.id_number)
-        WHERE state = 'new' AND candidate_id IS NULL""",
-        list(OTHER_ID_TYPES),
+        f"""INSERT INTO {m} ({", ".join(name for name, _ in MATCH_STAGE.columns)})
+        SELECT s.line, r.id, r.name, CASE WHEN r.name = s.name THEN r.id END,
+          r.birth_date, r.employee_insured, r.insured_elsewhere, r.id_type
+        FROM {s} s JOIN registry_resident r ON r.id_type = %s AND r.id_number = s.id_number
+        WHERE s.state = 'new'
+        UNION ALL
+        SELECT s.line, r.id, r.name, CASE WHEN r.name = s.name THEN r.id END,
+          r.birth_date, r.employee_insured, r.insured_elsewhere, r.id_type
+        FROM {s} s
+          JOIN (SELECT id_number, MIN(id) AS id FROM registry_resident
+                WHERE id_type IN ({marks}) GROUP BY id_number) o ON o.id_number = s.id_number
+          JOIN registry_resident r ON r.id = o.id
+        WHERE s.state = 'new' AND NOT EXISTS (
+          SELECT 1 FROM registry_resident x WHERE x.id_type = %s AND x.id_number = s.id_number)""",
+        [Resident.IdType.RESIDENT_ID, *OTHER_ID_TYPES, Resident.IdType.RESIDENT_ID],
     )
-    cursor.execute(
-        f"""UPDATE {s} SET known_name = (
-          SELECT r.name FROM registry_resident r WHERE r.id = {s}.candidate_id)
-        WHERE candidate_id IS NOT NULL"""
-    )
-    cursor.execute(f"UPDATE {s} SET resident_id = candidate_id WHERE known_name = name")
+    MATCH_STAGE.index(cursor)
+    out.unknown = [
+        (int(line), id_number, name)
+        for line, id_number, name in _fetch(
+            cursor,
+            f"""SELECT s.line, s.id_number, s.name FROM {s} s LEFT JOIN {m} m ON m.line = s.line
+            WHERE s.state = 'new' AND m.resident_id IS NULL ORDER BY s.line""",
+        )
+    ]
     if not write:
+        MATCH_STAGE.drop(cursor)
         return out
+    # The common case, settled in a few statements: see _stage_simple.
+    simple = channel in PERSON_CHANNELS and _stage_simple(cursor, campaign)
     cursor.execute(
         f"""INSERT INTO collection_payment (
           campaign_id, channel, "key", paid_on, amount_fen, id_number, name, resident_id,
           funder, bank, receipt_id, reverses_id, batch_id, recorded_at, recorded_by)
-        SELECT %s, %s, pkey, paid_on, amount_fen, id_number, name, resident_id,
-          funder, bank, receipt_id, NULL, %s, %s, %s
-        FROM {s} WHERE state = 'new' ORDER BY line""",
+        SELECT %s, %s, s.pkey, s.paid_on, s.amount_fen, s.id_number, s.name, m.resident_id,
+          s.funder, s.bank, s.receipt_id, NULL, %s, %s, %s
+        FROM {s} s LEFT JOIN {m} m ON m.line = s.line
+        WHERE s.state = 'new' ORDER BY s.line""",
         [campaign.pk, channel, batch.pk if batch is not None else None, now, username],
     )
     # Unknown persons, and known ID numbers under another name: recorded, held in suspense.
+    unknown = 0
+    if out.unknown:
+        cursor.execute(
+            f"""INSERT INTO collection_suspense (
+              payment_id, reason, message, created_at, resolved_at, resolved_by, resolution)
+            SELECT p.id, %s, CASE
+                WHEN m.candidate_id IS NULL
+                  THEN '登记库中没有证件号码为' || s.id_number || '的人员（缴费记录姓名：'
+                       || s.name || '）'
+                ELSE '证件号码' || s.id_number || '在登记库中的姓名是“' || m.known_name
+                     || '”，缴费记录上是“' || s.name || '”，请核对后处理'
+              END, %s, NULL, '', ''
+            FROM {s} s LEFT JOIN {m} m ON m.line = s.line
+              JOIN collection_payment p
+              ON p.campaign_id = %s AND p.channel = %s AND p."key" = s.pkey
+            WHERE s.state = 'new' AND m.resident_id IS NULL""",
+            [Reason.UNKNOWN_PERSON, now, campaign.pk, channel],
+        )
+        unknown = cursor.rowcount
+    if unknown:
+        out.suspended[str(Reason.UNKNOWN_PERSON)] = unknown
+    done = ""
+    if simple:
+        out.take(_settle_simple(cursor, campaign, channel, now))
+        done = f"AND resident_id NOT IN (SELECT resident_id FROM {SETTLED})"
+    residents = [
+        int(r)
+        for (r,) in _fetch(
+            cursor, f"SELECT DISTINCT resident_id FROM {m} WHERE resident_id IS NOT NULL {done}"
+        )
+    ]
+    for table in (MATCH_STAGE.name, SIMPLE.name, QUOTES.name, SETTLED):
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    out.take(apply_payments(campaign=campaign, resident_ids=residents, now=now, username=username))
+    return out
+
+
+# --- the common case, set-based --------------------------------------------------------------
+#
+# A known resident with no payment recorded before and no enrollment, whose new person-channel
+# payments add up exactly to the positive payable amount of an eligible assessment, is enrolled
+# by the last of them (in the order paid), with the coverage of its quote: what apply_payments
+# would do, one resident at a time. The residents are staged in one statement, their quotes
+# computed once per class of equal facts (as apply_payments memoizes them), and the enrollments
+# written, the payments their quote holds (window closed, waiting period past the year) held
+# and the assessments frozen in one statement each. Anyone else, and anyone whose quote holds
+# the last of several payments, goes through apply_payments.
+
+SIMPLE = StageSpec(
+    name="canbao_stage_simple",
+    columns=(
+        ("resident_id", "bigint"),
+        ("assessment_id", "bigint"),
+        ("paid_fen", "bigint"),
+        ("paid_on", "date"),
+        ("categories", "varchar(300)"),
+        ("birth_date", "date"),
+        ("employee_insured", "boolean"),
+        ("insured_elsewhere", "boolean"),
+        ("id_type", "varchar(40)"),
+        ("born", "date"),
+        ("payments", "integer"),
+        ("last_line", "integer"),
+    ),
+)
+SETTLED = "canbao_stage_settled"
+NO_DAY = date(1, 1, 1)  # the birth date of a class whose members' birth dates do not matter
+_CLASS = ("categories", "born", "employee_insured", "insured_elsewhere", "id_type", "paid_on")
+QUOTES = StageSpec(
+    name="canbao_stage_quotes",
+    columns=(
+        ("categories", "varchar(300)"),
+        ("born", "date"),
+        ("employee_insured", "boolean"),
+        ("insured_elsewhere", "boolean"),
+        ("id_type", "varchar(40)"),
+        ("paid_on", "date"),
+        ("coverage_start", "date"),
+        ("coverage_end", "date"),
+        ("rule", "varchar(100)"),
+        ("reason", "varchar(20)"),
+        ("message", "varchar(300)"),
+    ),
+    indexes=(_CLASS,),
+)
+
+
+def _stage_simple(cursor: Any, campaign: Campaign) -> bool:
+    """Stage the residents of the common case (before the new payments are written: "no
+    payment before" is then "no payment yet"); whether there are any."""
+    s = PAYMENT_STAGE.name
+    policy = campaign_policy(campaign)
+    aged = sorted(_aged_categories(policy))
+    like = "".join(
+        " OR (',' || a.categories || ',') LIKE %s ESCAPE '!'" for _ in aged
+    )  # the categories are stored comma-separated
+    patterns = [
+        "%," + code.replace("!", "!!").replace("_", "!_").replace("%", "!%") + ",%" for code in aged
+    ]
+    # Declared column types (not CREATE TABLE AS): SQLite joins on columns of equal affinity.
+    SIMPLE.create(cursor)
+    cursor.execute(
+        f"""INSERT INTO {SIMPLE.name} ({", ".join(name for name, _ in SIMPLE.columns)})
+        SELECT g.resident_id, a.id AS assessment_id, g.paid_fen, g.paid_on, a.categories,
+          g.birth_date, g.employee_insured, g.insured_elsewhere, g.id_type,
+          CASE WHEN g.birth_date >= %s{like} THEN g.birth_date ELSE %s END AS born,
+          g.payments, g.last_line
+        FROM (SELECT m.resident_id, m.birth_date, m.employee_insured, m.insured_elsewhere,
+                m.id_type, SUM(s.amount_fen) AS paid_fen, MAX(s.paid_on) AS paid_on,
+                COUNT(*) AS payments, MAX(s.line) AS last_line
+              FROM {s} s JOIN {MATCH_STAGE.name} m ON m.line = s.line
+              WHERE m.resident_id IS NOT NULL
+              GROUP BY m.resident_id, m.birth_date, m.employee_insured, m.insured_elsewhere,
+                m.id_type) g
+        JOIN campaigns_assessment a ON a.campaign_id = %s AND a.resident_id = g.resident_id
+        WHERE a.eligible AND a.payable_fen > 0 AND a.subsidy_fen IS NOT NULL
+          AND a.payable_fen = g.paid_fen
+          AND NOT EXISTS (SELECT 1 FROM collection_payment p
+                          WHERE p.campaign_id = %s AND p.resident_id = g.resident_id)
+          AND NOT EXISTS (SELECT 1 FROM collection_enrollment e
+                          WHERE e.campaign_id = %s AND e.resident_id = g.resident_id)""",
+        [_young_from(policy), *patterns, NO_DAY, campaign.pk, campaign.pk, campaign.pk],
+    )
+    if not cursor.rowcount:
+        return False
+    SIMPLE.index(cursor)
+    return True
+
+
+def _settle_simple(cursor: Any, campaign: Campaign, channel: str, now: datetime) -> ApplyOutcome:
+    """Quote each class of the staged residents once; enroll those whose quote covers them,
+    hold the single payment of those whose quote does not, and freeze their assessments. The
+    rest (a quote that holds one of several payments) are left to apply_payments."""
+    policy = campaign_policy(campaign)
+    names = ", ".join(_CLASS)
+    cursor.execute(f"SELECT {names}, MIN(birth_date) FROM {SIMPLE.name} GROUP BY {names}")
+    quotes: dict[tuple[Any, ...], Quote] = {}
+    rows: list[tuple[Any, ...]] = []
+    for categories, born, employee, elsewhere, id_type, paid_on, birth_date in cursor.fetchall():
+        day = _as_date(paid_on)
+        assert day is not None
+        q = _quote_for(
+            policy,
+            quotes,
+            categories=[c for c in categories.split(",") if c],
+            birth_date=_as_date(birth_date if _as_date(born) == NO_DAY else born),
+            employee_insured=bool(employee),
+            insured_elsewhere=bool(elsewhere),
+            id_type=id_type,
+            paid_on=day,
+        )
+        held = _held_by(q, day)
+        covered: tuple[Any, ...] = ()
+        if held is not None:
+            covered = (None, None, None, str(held[0]), held[1])
+        else:
+            assert q.rule is not None
+            covered = (q.coverage_start, q.coverage_end, q.rule.name[:100], "", "")
+        rows.append((categories, born, employee, elsewhere, id_type, paid_on, *covered))
+    QUOTES.create(cursor)
+    QUOTES.load(cursor, rows)
+    QUOTES.index(cursor)
+    same = " AND ".join(f"c.{name} = t.{name}" for name in _CLASS)
+    cursor.execute(f"DROP TABLE IF EXISTS {SETTLED}")
+    cursor.execute(
+        f"""CREATE TEMPORARY TABLE {SETTLED} AS
+        SELECT t.resident_id, t.assessment_id, t.paid_fen, t.paid_on, t.last_line,
+          c.coverage_start, c.coverage_end, c.rule, c.reason, c.message
+        FROM {SIMPLE.name} t JOIN {QUOTES.name} c ON {same}
+        WHERE c.reason = '' OR t.payments = 1"""
+    )
+    cursor.execute(f"ANALYZE {SETTLED}")
+    cursor.execute(
+        f"""INSERT INTO collection_enrollment (campaign_id, resident_id, paid_fen,
+          enrolled_on, coverage_start, coverage_end, rule)
+        SELECT %s, resident_id, paid_fen, paid_on, coverage_start, coverage_end, rule
+        FROM {SETTLED} WHERE reason = '' ORDER BY resident_id""",
+        [campaign.pk],
+    )
+    out = ApplyOutcome(enrolled=cursor.rowcount)
     cursor.execute(
         f"""INSERT INTO collection_suspense (
           payment_id, reason, message, created_at, resolved_at, resolved_by, resolution)
-        SELECT p.id, %s, CASE
-            WHEN s.candidate_id IS NULL
-              THEN '登记库中没有证件号码为' || s.id_number || '的人员（缴费记录姓名：'
-                   || s.name || '）'
-            ELSE '证件号码' || s.id_number || '在登记库中的姓名是“' || s.known_name
-                 || '”，缴费记录上是“' || s.name || '”，请核对后处理'
-          END, %s, NULL, '', ''
-        FROM {s} s JOIN collection_payment p
+        SELECT p.id, t.reason, t.message, %s, NULL, '', ''
+        FROM {SETTLED} t JOIN {PAYMENT_STAGE.name} s ON s.line = t.last_line
+          JOIN collection_payment p
           ON p.campaign_id = %s AND p.channel = %s AND p."key" = s.pkey
-        WHERE s.state = 'new' AND s.resident_id IS NULL""",
-        [Reason.UNKNOWN_PERSON, now, campaign.pk, channel],
+        WHERE t.reason <> '' ORDER BY t.last_line""",
+        [now, campaign.pk, channel],
     )
-    unknown = cursor.rowcount
-    if unknown:
-        out.suspended[str(Reason.UNKNOWN_PERSON)] = unknown
+    if cursor.rowcount:
+        for reason, count in _fetch(
+            cursor, f"SELECT reason, COUNT(*) FROM {SETTLED} WHERE reason <> '' GROUP BY reason"
+        ):
+            out.suspended[reason] = int(count)
     cursor.execute(
-        f"SELECT DISTINCT resident_id FROM {s} WHERE state = 'new' AND resident_id IS NOT NULL"
+        f"""UPDATE campaigns_assessment SET frozen_at = %s
+        WHERE frozen_at IS NULL AND id IN (SELECT assessment_id FROM {SETTLED})""",
+        [now],
     )
-    residents = [int(r) for (r,) in cursor.fetchall()]
-    out.take(apply_payments(campaign=campaign, resident_ids=residents, now=now, username=username))
     return out
+
+
+def _fetch(cursor: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    cursor.execute(sql, params)
+    return list(cursor.fetchall())
+
+
+def _as_date(value: Any) -> date | None:
+    """A date as the database returns it (SQLite: ISO text from a derived table)."""
+    return value if value is None or isinstance(value, date) else date.fromisoformat(value)
 
 
 def record_payments(
@@ -472,12 +684,13 @@ def _apply_chunk(
         )
     }
     payments: dict[int, list[_Pay]] = {}
-    for resident_id, pk, channel, key, paid_on, amount, funder, reverses_id in (
-        Payment.objects.filter(campaign=campaign, resident_id__in=ids)
-        .order_by("paid_on", "pk")
-        .values_list(
+    # Sorted here, not by the database: an ORDER BY paid_on lets SQLite walk the whole
+    # campaign's (campaign, paid_on) index once per chunk instead of looking up the residents.
+    for resident_id, pk, channel, key, paid_on, amount, funder, reverses_id in sorted(
+        Payment.objects.filter(campaign=campaign, resident_id__in=ids).values_list(
             "resident_id", "pk", "channel", "key", "paid_on", "amount_fen", "funder", "reverses_id"
-        )
+        ),
+        key=lambda row: (row[4], row[1]),
     ):
         assert resident_id is not None
         payments.setdefault(resident_id, []).append(
@@ -696,41 +909,21 @@ def _settle(
         return target
 
     categories = [c for c in assessment.categories.split(",") if c]
-    # Most residents share their quote: the birth date matters only to the young (newborn
-    # windows, coverage from birth) and to categories with an age limit.
-    born = resident.birth_date
-    if born is not None and born.year < policy.coverage_year - 2:
-        aged = {c.code for c in policy.identity.categories if c.min_age is not None or c.max_age}
-        if not aged.intersection(categories):
-            born = None
-    key = (
-        tuple(categories),
-        born,
-        resident.employee_insured,
-        resident.insured_elsewhere,
-        resident.id_type,
-        completing.paid_on,
+    q = _quote_for(
+        policy,
+        quotes,
+        categories=categories,
+        birth_date=resident.birth_date,
+        employee_insured=resident.employee_insured,
+        insured_elsewhere=resident.insured_elsewhere,
+        id_type=resident.id_type,
+        paid_on=completing.paid_on,
     )
-    q = quotes.get(key)
-    if q is None:
-        facts = facts_of(
-            birth_date=resident.birth_date,
-            categories=categories,
-            employee_insured=resident.employee_insured,
-            insured_elsewhere=resident.insured_elsewhere,
-            id_type=resident.id_type,
-        )
-        q = quotes[key] = quote(policy, facts, completing.paid_on)
-    if q.refusal is not None:
-        reason = Reason.OUTSIDE_WINDOW if q.refusal.code == "window_closed" else Reason.NOT_ELIGIBLE
-        target.held[completing.id] = (reason, q.refusal.message[:300])
+    held = _held_by(q, completing.paid_on)
+    if held is not None:
+        target.held[completing.id] = held
         return target
-    if q.coverage_start is None or q.coverage_end is None or q.rule is None:
-        target.held[completing.id] = (
-            Reason.OUTSIDE_WINDOW,
-            f"{completing.paid_on.isoformat()}缴费，等待期届满已在参保年度之后，本年度不享受待遇",
-        )
-        return target
+    assert q.coverage_start is not None and q.coverage_end is not None and q.rule is not None
     paid_fen = (running if payable > 0 else 0) + proxy_fen
     target.enrollment = (
         paid_fen,
@@ -740,6 +933,66 @@ def _settle(
         q.rule.name[:100],
     )
     return target
+
+
+def _aged_categories(policy: Policy) -> frozenset[str]:
+    """Categories with an age limit: for their holders the birth date always matters."""
+    return frozenset(
+        c.code for c in policy.identity.categories if c.min_age is not None or c.max_age
+    )
+
+
+def _young_from(policy: Policy) -> date:
+    """Residents born on or after this day may have a quote of their own (newborn windows,
+    coverage from birth); older ones share it with everyone of the same facts."""
+    return date(policy.coverage_year - 2, 1, 1)
+
+
+def _quote_for(
+    policy: Policy,
+    quotes: dict[tuple[Any, ...], Quote],
+    *,
+    categories: list[str],
+    birth_date: date | None,
+    employee_insured: bool,
+    insured_elsewhere: bool,
+    id_type: str,
+    paid_on: date,
+) -> Quote:
+    """The quote of a payment completed on ``paid_on``, memoized: most residents share theirs,
+    the birth date mattering only to the young and to categories with an age limit."""
+    born = birth_date
+    if (
+        born is not None
+        and born < _young_from(policy)
+        and not _aged_categories(policy).intersection(categories)
+    ):
+        born = None
+    key = (tuple(categories), born, employee_insured, insured_elsewhere, id_type, paid_on)
+    q = quotes.get(key)
+    if q is None:
+        facts = facts_of(
+            birth_date=birth_date,
+            categories=categories,
+            employee_insured=employee_insured,
+            insured_elsewhere=insured_elsewhere,
+            id_type=id_type,
+        )
+        q = quotes[key] = quote(policy, facts, paid_on)
+    return q
+
+
+def _held_by(q: Quote, paid_on: date) -> tuple[str, str] | None:
+    """Why a payment completing the amount on ``paid_on`` enrolls no one, if it does not."""
+    if q.refusal is not None:
+        reason = Reason.OUTSIDE_WINDOW if q.refusal.code == "window_closed" else Reason.NOT_ELIGIBLE
+        return (reason, q.refusal.message[:300])
+    if q.coverage_start is None or q.coverage_end is None or q.rule is None:
+        return (
+            Reason.OUTSIDE_WINDOW,
+            f"{paid_on.isoformat()}缴费，等待期届满已在参保年度之后，本年度不享受待遇",
+        )
+    return None
 
 
 def recheck_held_payments(
