@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if not args.no_write:
         with RESULTS.open("a", encoding="utf-8") as stream:
-            stream.write(text + "\n")
+            stream.write("\n" + text + "\n")
     return 0 if all(row.ok for row in rows) else 1
 
 
