@@ -43,7 +43,10 @@ class Assessment(models.Model):
     has not announced them (``pending`` names what is missing).
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="assessments")
+    # Indexed by the unique (campaign, resident) constraint.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="assessments", db_index=False
+    )
     resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="assessments")
     eligible = models.BooleanField("可参保")
     refusal_code = models.CharField("不能参保原因代码", max_length=40, blank=True)

@@ -79,7 +79,10 @@ class Receipt(models.Model):
 class Payment(models.Model):
     """One amount received (or reversed) for one person through one channel. Append-only."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="payments")
+    # Indexed by the composite indexes below, which all start with the campaign.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="payments", db_index=False
+    )
     channel = models.CharField("渠道", max_length=16, choices=Channel.choices)
     # Unique within the channel: tax transaction id, bank serial, receipt number, withholding
     # batch line, department batch line; a reversal's key is "reversal:<key>".
@@ -130,7 +133,10 @@ class Payment(models.Model):
 class Enrollment(models.Model):
     """A resident enrolled for a campaign: paid in full, with the coverage the policy gives."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="enrollments")
+    # Indexed by the unique (campaign, resident) constraint.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="enrollments", db_index=False
+    )
     resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="enrollments")
     paid_fen = models.BigIntegerField("已缴（分）")
     enrolled_on = models.DateField("缴清日期")
