@@ -51,6 +51,12 @@ class RowError:
     def as_json(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
 
+    def describe(self) -> str:
+        """The error as a user reads it: 第12行【公民身份号码】… (code)."""
+        where = f"第{self.row}行" if self.row else "文件"
+        column = f"【{self.column}】" if self.column else ""
+        return f"{where}{column}{self.message}（{self.code}）"
+
 
 @dataclass
 class ImportResult:

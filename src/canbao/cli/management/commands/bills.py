@@ -11,11 +11,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from canbao.campaigns.selectors import campaign_by_id
+from canbao.cli import USAGE_ERROR
 from canbao.collection.bills import Subtotal, funder_bill, signed_yuan, write_bill_xlsx
 from canbao.errors import InputError
 from canbao.policy.codes import FUNDER_NAMES
-
-USAGE_ERROR = 2
 
 
 def _line(subtotal: Subtotal) -> str:

@@ -5,10 +5,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.campaigns.services import assess_campaign, open_campaign
+from canbao.cli import USAGE_ERROR
 from canbao.errors import InputError
 from canbao.policy.loader import PolicyError
-
-USAGE_ERROR = 2
 
 
 class Command(BaseCommand):

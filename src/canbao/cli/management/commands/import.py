@@ -13,15 +13,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from canbao.campaigns.selectors import campaign_by_id
+from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.collection.payment_imports import FILE_CHANNELS, import_payments
 from canbao.errors import InputError
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES
 from canbao.regions.services import import_divisions
 from canbao.registry.batches import ImportResult, ImportUsageError, write_errors_xlsx
 from canbao.registry.services import import_residents, import_roster
-
-USAGE_ERROR = 2
-REFUSED = 1
 
 
 class Command(BaseCommand):
@@ -115,9 +113,7 @@ class Command(BaseCommand):
     def _report(self, result: ImportResult) -> None:
         self.stdout.write(result.message)
         for error in result.errors:
-            where = f"第{error.row}行" if error.row else "文件"
-            column = f"【{error.column}】" if error.column else ""
-            self.stdout.write(f"{where}{column}{error.message}（{error.code}）")
+            self.stdout.write(error.describe())
         if result.unknown:
             self.stdout.write("登记库中查无此人（待核实）：")
             for person in result.unknown:

@@ -11,14 +11,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from canbao.campaigns.selectors import campaign_by_id
+from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.collection.models import Channel, Suspense
 from canbao.collection.selectors import suspense_list
 from canbao.collection.services import PaymentError, recheck_held_payments, reverse_payment
 from canbao.errors import InputError
 from canbao.policy.money import yuan
-
-USAGE_ERROR = 2
-REFUSED = 1
 
 
 class Command(BaseCommand):

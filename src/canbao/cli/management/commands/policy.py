@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from pydantic import ValidationError
 
+from canbao.cli import USAGE_ERROR
 from canbao.policy.describe import describe
 from canbao.policy.loader import (
     PolicyError,
@@ -19,8 +20,6 @@ from canbao.policy.loader import (
 from canbao.policy.quote import Facts, quote
 from canbao.policy.targets import compute_targets, read_target_table, shipped_table
 from canbao.tabular import TableError
-
-USAGE_ERROR = 2
 
 
 def iso_date(text: str) -> date:

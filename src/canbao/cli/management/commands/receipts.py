@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
+from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.collection.bills import signed_yuan
 from canbao.collection.four_match import four_match, write_four_match_xlsx
 from canbao.collection.models import Receipt, ReceiptBook
@@ -27,9 +28,6 @@ from canbao.collection.receipts import (
     void_receipt,
 )
 from canbao.errors import InputError
-
-USAGE_ERROR = 2
-REFUSED = 1
 
 
 class Command(BaseCommand):

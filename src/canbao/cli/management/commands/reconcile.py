@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
+from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.collection.reconciliation import (
     DayResult,
     ReconciliationError,
@@ -32,9 +33,6 @@ from canbao.collection.reconciliation import (
 from canbao.errors import InputError
 from canbao.policy.money import yuan
 from canbao.registry.batches import ImportUsageError, write_errors_xlsx
-
-USAGE_ERROR = 2
-REFUSED = 1
 
 
 def iso_date(text: str) -> date:
@@ -146,9 +144,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(result.message)
             for error in result.errors:
-                where = f"第{error.row}行" if error.row else ""
-                column = f"【{error.column}】" if error.column else ""
-                self.stdout.write(f"{where}{column}{error.message}（{error.code}）")
+                self.stdout.write(error.describe())
             if not result.refused or result.status == "closed":
                 self.stdout.write(
                     f"税务明细 {result.tax_count}笔 {yuan(result.tax_fen)}元；"

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
+from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.collection.models import WithholdingLine
 from canbao.collection.withholding import (
     BatchResult,
@@ -29,8 +30,6 @@ from canbao.errors import InputError
 from canbao.policy.money import yuan
 from canbao.registry.batches import ImportResult, ImportUsageError, write_errors_xlsx
 
-USAGE_ERROR = 2
-REFUSED = 1
 ENCODINGS = {"utf-8": "utf-8-sig", "gb18030": "gb18030"}
 
 
@@ -124,9 +123,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(result.message)
             for error in result.errors:
-                where = f"第{error.row}行" if error.row else "文件"
-                column = f"【{error.column}】" if error.column else ""
-                self.stdout.write(f"{where}{column}{error.message}（{error.code}）")
+                self.stdout.write(error.describe())
             results = extra.get("results")
             if results:
                 self.stdout.write(
