@@ -154,11 +154,7 @@ class _Assessor:
         self.policy = policy
         self.day = reference_day(policy)
         self.salt = campaign.policy_sha256
-        self.aged = {
-            c.code
-            for c in policy.identity.categories
-            if c.min_age is not None or c.max_age is not None
-        }
+        self.aged = policy.identity.aged_categories()
         self.cache: dict[tuple[Any, ...], _Outcome] = {}
 
     def outcome(self, row: _Row, categories: list[str]) -> _Outcome:

@@ -12,7 +12,6 @@ counted apart (``unattributed``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +22,9 @@ from canbao.campaigns.models import Assessment, AssessmentShare, Campaign
 from canbao.collection.models import Channel, Enrollment, Payment
 from canbao.errors import InputError
 from canbao.policy.codes import FUNDER_NAMES
-from canbao.policy.money import yuan
+from canbao.policy.money import yuan_decimal
 from canbao.regions.models import Division
 from canbao.registry.models import Resident
-
-
-def signed_yuan(fen: int) -> str:
-    """Fen as yuan for people to read, negative amounts too: -15050 -> '-150.5'."""
-    return f"-{yuan(-fen)}" if fen < 0 else yuan(fen)
-
-
-def yuan_number(fen: int) -> Decimal:
-    """Fen as a yuan amount with two decimals, exactly: 1234550 -> Decimal('12345.50')."""
-    return Decimal(fen).scaleb(-2)
 
 
 @dataclass(frozen=True)
@@ -264,9 +253,9 @@ def write_bill_xlsx(bill: Bill, path: Path) -> None:
         row = 2
 
         def amounts(at: int, fen: int, received: int, balance: int, style: Any) -> None:
-            sheet.write_number(at, 7, yuan_number(fen), style)
-            sheet.write_number(at, 8, yuan_number(received), style)
-            sheet.write_number(at, 9, yuan_number(balance), style)
+            sheet.write_number(at, 7, yuan_decimal(fen), style)
+            sheet.write_number(at, 8, yuan_decimal(received), style)
+            sheet.write_number(at, 9, yuan_decimal(balance), style)
 
         subtotals = {township.code: township for township in bill.townships}
         for index, line in enumerate(bill.lines):

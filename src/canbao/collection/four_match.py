@@ -26,12 +26,11 @@ import xlsxwriter
 from django.db import connection
 
 from canbao.campaigns.models import Assessment, Campaign
-from canbao.collection.bills import signed_yuan, yuan_number
 from canbao.collection.models import Channel, Enrollment, Payment, Receipt, ReceiptBook
 from canbao.collection.receipts import receipt_label
 from canbao.divisions import DivisionCodeError, is_within, normalize_code
 from canbao.errors import InputError
-from canbao.policy.money import yuan
+from canbao.policy.money import yuan, yuan_decimal
 from canbao.regions.models import Division
 from canbao.registry.models import Resident
 
@@ -93,15 +92,15 @@ class VillageMatch:
         if self.received_fen != self.expected_fen:
             gap = self.received_fen - self.expected_fen
             lines.append(
-                f"个人缴费实收 {signed_yuan(self.received_fen)} 元，已参保人员应缴合计 "
-                f"{signed_yuan(self.expected_fen)} 元：{'多' if gap > 0 else '少'} "
+                f"个人缴费实收 {yuan(self.received_fen)} 元，已参保人员应缴合计 "
+                f"{yuan(self.expected_fen)} 元：{'多' if gap > 0 else '少'} "
                 f"{yuan(abs(gap))} 元"
             )
         lines.extend(self._money)
         if self.cash_payments != self.receipts_used:
             gap = self.receipts_used - self.cash_payments
             lines.append(
-                f"现金缴费 {self.cash_payments} 笔 {signed_yuan(self.cash_fen)} 元，使用收据 "
+                f"现金缴费 {self.cash_payments} 笔 {yuan(self.cash_fen)} 元，使用收据 "
                 f"{self.receipts_used} 张：{'多' if gap > 0 else '缺'} {abs(gap)} 张"
             )
         lines.extend(self._receipts)
@@ -296,25 +295,23 @@ def _person(match: VillageMatch, row: tuple[Any, ...]) -> None:
             match.expected_fen += payable
         if assessed and payable is None:
             match._money.append(
-                f"{who}已参保但应缴金额尚未公布（{pending}），已缴 {signed_yuan(personal)} 元"
+                f"{who}已参保但应缴金额尚未公布（{pending}），已缴 {yuan(personal)} 元"
             )
         elif assessed and personal != payable:
             gap = personal - payable
             match._money.append(
-                f"{who}已参保，应缴 {yuan(payable)} 元，实缴 {signed_yuan(personal)} 元："
+                f"{who}已参保，应缴 {yuan(payable)} 元，实缴 {yuan(personal)} 元："
                 f"{'多缴' if gap > 0 else '少缴'} {yuan(abs(gap))} 元"
             )
     elif personal != 0:
         match._money.append(
-            f"{who}已缴 {signed_yuan(personal)} 元但未参保："
+            f"{who}已缴 {yuan(personal)} 元但未参保："
             f"{_why_not_enrolled(personal, assessed, eligible, refusal, payable, pending)}"
         )
     if proxy != 0 and not enrolled:
-        match._money.append(f"{who}有部门代缴 {signed_yuan(proxy)} 元但未参保")
+        match._money.append(f"{who}有部门代缴 {yuan(proxy)} 元但未参保")
     elif proxy > (subsidy or 0) and enrolled:
-        match._money.append(
-            f"{who}部门代缴 {signed_yuan(proxy)} 元，超出核定资助 {yuan(subsidy or 0)} 元"
-        )
+        match._money.append(f"{who}部门代缴 {yuan(proxy)} 元，超出核定资助 {yuan(subsidy or 0)} 元")
 
 
 def _why_not_enrolled(
@@ -406,11 +403,11 @@ def write_four_match_xlsx(matches: list[VillageMatch], path: Path, title: str) -
             sheet.write_string(offset, 2, match.village_name)
             sheet.write_number(offset, 3, match.persons)
             sheet.write_number(offset, 4, match.roster_lines)
-            sheet.write_number(offset, 5, yuan_number(match.expected_fen), money)
-            sheet.write_number(offset, 6, yuan_number(match.received_fen), money)
-            sheet.write_number(offset, 7, yuan_number(match.proxy_fen), money)
+            sheet.write_number(offset, 5, yuan_decimal(match.expected_fen), money)
+            sheet.write_number(offset, 6, yuan_decimal(match.received_fen), money)
+            sheet.write_number(offset, 7, yuan_decimal(match.proxy_fen), money)
             sheet.write_number(offset, 8, match.cash_payments)
-            sheet.write_number(offset, 9, yuan_number(match.cash_fen), money)
+            sheet.write_number(offset, 9, yuan_decimal(match.cash_fen), money)
             sheet.write_number(offset, 10, match.receipts_used)
             sheet.write_number(offset, 11, match.receipts_voided)
             sheet.write_string(offset, 12, "相符" if match.matches else "不相符")

@@ -34,6 +34,7 @@ from canbao.collection.services import (
     staged_problems,
 )
 from canbao.policy.codes import FUNDER_NAMES
+from canbao.policy.money import yuan_decimal
 from canbao.registry.batches import (
     Context,
     ImportResult,
@@ -206,8 +207,8 @@ def import_payments(
         out.enrolled, out.withdrawn = money.enrolled, money.withdrawn
         out.suspended, out.resolved = dict(money.suspended), money.resolved
         out.message += (
-            f"金额合计{_yuan_text(out.file_fen)}元，其中新入账{_yuan_text(out.created_fen)}元、"
-            f"已入账未变{_yuan_text(out.unchanged_fen)}元"
+            f"金额合计{yuan_decimal(out.file_fen):,}元，其中新入账{yuan_decimal(out.created_fen):,}元、"
+            f"已入账未变{yuan_decimal(out.unchanged_fen):,}元"
         )
         if not dry_run:
             held = sum(out.suspended.values())
@@ -218,11 +219,6 @@ def import_payments(
                 out.message += f"，挂账已处理{out.resolved}笔"
         out.message += "。"
     return out
-
-
-def _yuan_text(fen: int) -> str:
-    whole, part = divmod(fen, 100)
-    return f"{whole:,}.{part:02d}"
 
 
 def payment_row_check(

@@ -35,7 +35,7 @@ from pathlib import Path
 from canbao.campaigns.models import Assessment, AssessmentShare, Campaign
 from canbao.idnumber import make
 from canbao.policy.codes import FUNDER_NAMES
-from canbao.policy.money import yuan
+from canbao.policy.money import yuan, yuan_decimal
 from canbao.registry.models import Resident
 
 __all__ = [
@@ -190,10 +190,6 @@ class _TaxLine:
     bank: str
 
 
-def _yuan_text(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
 def _write_csv(path: Path, title: str, header: list[str], rows: list[list[str]]) -> Path:
     """A CSV as the bureau receives it: UTF-8 with BOM, a title row above the header. Written
     only when the content changed, so the same season gives the same file (and hash)."""
@@ -311,7 +307,7 @@ def write_season(*, campaign: Campaign, out_dir: Path, seed: int) -> Season:
                     line.key,
                     line.name,
                     line.id_number,
-                    _yuan_text(line.amount_fen),
+                    str(yuan_decimal(line.amount_fen)),
                     line.method,
                     line.bank,
                 ]
@@ -341,7 +337,7 @@ def write_season(*, campaign: Campaign, out_dir: Path, seed: int) -> Season:
             f"待报解账户入账汇总 {day.isoformat()}",
             ["日期", "银行", "入账金额（元）", "笔数"],
             [
-                [day.isoformat(), bank, _yuan_text(fen), str(count)]
+                [day.isoformat(), bank, str(yuan_decimal(fen)), str(count)]
                 for bank, (fen, count) in sorted(credits.items())
                 if count
             ],
@@ -383,7 +379,7 @@ def write_season(*, campaign: Campaign, out_dir: Path, seed: int) -> Season:
             CASH_DAY.isoformat(),
             member.name,
             member.id_number,
-            _yuan_text(member.payable_fen),
+            str(yuan_decimal(member.payable_fen)),
             COLLECTOR,
         ]
         for offset, member in enumerate(cash)
@@ -533,7 +529,7 @@ def _write_proxy(
                     PROXY_DAY.isoformat(),
                     name,
                     id_number,
-                    _yuan_text(amount),
+                    str(yuan_decimal(amount)),
                 ]
             )
             fen += amount

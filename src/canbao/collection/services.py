@@ -402,7 +402,7 @@ def _stage_simple(cursor: Any, campaign: Campaign) -> bool:
     payment before" is then "no payment yet"); whether there are any."""
     s = PAYMENT_STAGE.name
     policy = campaign_policy(campaign)
-    aged = sorted(_aged_categories(policy))
+    aged = sorted(policy.identity.aged_categories())
     like = "".join(
         " OR (',' || a.categories || ',') LIKE %s ESCAPE '!'" for _ in aged
     )  # the categories are stored comma-separated
@@ -935,13 +935,6 @@ def _settle(
     return target
 
 
-def _aged_categories(policy: Policy) -> frozenset[str]:
-    """Categories with an age limit: for their holders the birth date always matters."""
-    return frozenset(
-        c.code for c in policy.identity.categories if c.min_age is not None or c.max_age
-    )
-
-
 def _young_from(policy: Policy) -> date:
     """Residents born on or after this day may have a quote of their own (newborn windows,
     coverage from birth); older ones share it with everyone of the same facts."""
@@ -965,7 +958,7 @@ def _quote_for(
     if (
         born is not None
         and born < _young_from(policy)
-        and not _aged_categories(policy).intersection(categories)
+        and not policy.identity.aged_categories().intersection(categories)
     ):
         born = None
     key = (tuple(categories), born, employee_insured, insured_elsewhere, id_type, paid_on)

@@ -9,6 +9,13 @@ def percent_of(fen: int, percent: Decimal) -> int:
 
 
 def yuan(fen: int) -> str:
-    """Fen as yuan for people to read: 25000 -> '250', 15050 -> '150.5'."""
+    """Fen as yuan for people to read: 25000 -> '250', 15050 -> '150.5', -15050 -> '-150.5'."""
+    if fen < 0:
+        return f"-{yuan(-fen)}"
     whole, part = divmod(fen, 100)
     return f"{whole}" if part == 0 else f"{whole}.{part:02d}".rstrip("0")
+
+
+def yuan_decimal(fen: int) -> Decimal:
+    """Fen as a yuan amount with two decimals, exactly: 1234550 -> Decimal('12345.50')."""
+    return Decimal(fen).scaleb(-2)

@@ -144,6 +144,12 @@ class Identity(Strict):
     poor_category: CategoryCode | None = None
     categories: list[Category] = []
 
+    def aged_categories(self) -> frozenset[str]:
+        """Categories with an age limit: for their holders the birth date always matters."""
+        return frozenset(
+            c.code for c in self.categories if c.min_age is not None or c.max_age is not None
+        )
+
     @model_validator(mode="after")
     def _codes_once(self) -> Self:
         codes = [c.code for c in self.categories]

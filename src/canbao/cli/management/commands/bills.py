@@ -12,16 +12,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import USAGE_ERROR
-from canbao.collection.bills import Subtotal, funder_bill, signed_yuan, write_bill_xlsx
+from canbao.collection.bills import Subtotal, funder_bill, write_bill_xlsx
 from canbao.errors import InputError
 from canbao.policy.codes import FUNDER_NAMES
+from canbao.policy.money import yuan
 
 
 def _line(subtotal: Subtotal) -> str:
     return (
         f"{subtotal.name}：{subtotal.persons} 人（已参保 {subtotal.enrolled} 人），"
-        f"应资助 {signed_yuan(subtotal.fen)} 元，已代缴 {signed_yuan(subtotal.received_fen)} 元，"
-        f"未缴 {signed_yuan(subtotal.balance_fen)} 元"
+        f"应资助 {yuan(subtotal.fen)} 元，已代缴 {yuan(subtotal.received_fen)} 元，"
+        f"未缴 {yuan(subtotal.balance_fen)} 元"
     )
 
 
@@ -60,6 +61,6 @@ class Command(BaseCommand):
         self.stdout.write(_line(bill.total))
         if bill.unattributed_count:
             self.stdout.write(
-                f"另有 {bill.unattributed_count} 笔代缴 {signed_yuan(bill.unattributed_fen)} 元"
+                f"另有 {bill.unattributed_count} 笔代缴 {yuan(bill.unattributed_fen)} 元"
                 "查无此人，未计入上表"
             )

@@ -15,7 +15,6 @@ from django.db.models import Count, Q
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
-from canbao.collection.bills import signed_yuan
 from canbao.collection.four_match import four_match, write_four_match_xlsx
 from canbao.collection.models import Receipt, ReceiptBook
 from canbao.collection.receipts import (
@@ -28,6 +27,7 @@ from canbao.collection.receipts import (
     void_receipt,
 )
 from canbao.errors import InputError
+from canbao.policy.money import yuan
 
 
 class Command(BaseCommand):
@@ -170,9 +170,9 @@ class Command(BaseCommand):
             lines.append(
                 f"{match.township_name}{match.village_name}（{match.village_code}）{state}："
                 f"参保 {match.persons} 人，花名册 {match.roster_lines} 人，"
-                f"个人缴费应收 {signed_yuan(match.expected_fen)} 元、"
-                f"实收 {signed_yuan(match.received_fen)} 元，"
-                f"部门代缴 {signed_yuan(match.proxy_fen)} 元，"
+                f"个人缴费应收 {yuan(match.expected_fen)} 元、"
+                f"实收 {yuan(match.received_fen)} 元，"
+                f"部门代缴 {yuan(match.proxy_fen)} 元，"
                 f"现金 {match.cash_payments} 笔、收据 {match.receipts_used} 张"
             )
             lines.extend(f"  - {line}" for line in match.mismatches)
