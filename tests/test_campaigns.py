@@ -9,10 +9,10 @@ from django.core.management import call_command
 
 from canbao.campaigns.models import Assessment
 from canbao.campaigns.services import CampaignError, assess_campaign, freeze, open_campaign
+from canbao.demo.synthetic import generate_county
 from canbao.policy.loader import load_preset
 from canbao.registry.models import AuditEntry
 from canbao.registry.services import import_residents, import_roster
-from canbao.registry.synthetic import generate_county
 from tests.conftest import COUNTY, csv_file, person_id, resident
 
 pytestmark = pytest.mark.django_db
