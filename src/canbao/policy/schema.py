@@ -66,6 +66,22 @@ class EnrollmentRule(Strict):
             raise ValueError('coverage = "birth" 只适用于 events = ["newborn"] 的规则')
         if self.born_in_coverage_year and "newborn" not in self.events:
             raise ValueError("born_in_coverage_year 只适用于新生儿规则")
+        # Without a time limit every person with a birth date would count as a newborn.
+        if (
+            "newborn" in self.events
+            and not (self.within_days or self.within_months)
+            and not self.born_in_coverage_year
+        ):
+            raise ValueError(
+                "新生儿规则须写 within_days/within_months 或 born_in_coverage_year = true"
+            )
+        if self.free_when_parents_enrolled and not (
+            self.events == ["newborn"] and self.born_in_coverage_year
+        ):
+            raise ValueError(
+                'free_when_parents_enrolled 只适用于 events = ["newborn"] 且 '
+                "born_in_coverage_year = true 的规则（出生当年免缴）"
+            )
         if self.paid_from and self.paid_until and self.paid_from > self.paid_until:
             raise ValueError("paid_from 晚于 paid_until")
         return self
