@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from canbao.policy.codes import CategoryCode, DocumentKind, EventKind, FunderCode
+from canbao.policy.codes import CategoryCode, DocumentKind, EventKind, FunderCode, WindowKind
 
 Fen = Annotated[int, Field(ge=0, strict=True)]
 Percent = Annotated[Decimal, Field(gt=0, le=100)]
@@ -240,6 +240,23 @@ class Policy(Strict):
     targets: Targets
     work_funding: WorkFunding | None = None
     accountability: Accountability | None = None
+
+    def window_kind(self, rule: EnrollmentRule) -> WindowKind:
+        """What kind of window a rule is, from its data alone."""
+        if rule.concentrated:
+            return "concentrated"
+        if rule.events:
+            return "newborn" if set(rule.events) == {"newborn"} else "status_change"
+        # A dated window that still covers some of its payers from 1 January prolongs the
+        # concentrated period (Daligang's approved extension); otherwise it is for late payers.
+        extends = any(
+            other.coverage == "year_start"
+            and not other.events
+            and not other.concentrated
+            and (other.paid_from, other.paid_until) == (rule.paid_from, rule.paid_until)
+            for other in self.enrollment
+        )
+        return "extension" if extends else "late"
 
     @model_validator(mode="after")
     def _one_concentrated_period(self) -> Self:
