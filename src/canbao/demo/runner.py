@@ -12,7 +12,6 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Count
 
 from canbao.campaigns.models import Assessment, Campaign
 from canbao.collection.models import (
@@ -171,21 +170,17 @@ class SeasonDemo:
     def assess(self) -> None:
         report, _ = self.call("campaign", "assess", "--campaign", self.campaign_id)
         self.say(
-            f"核定 {report['residents']} 人：新增 {report['created']}、更新 {report['updated']}、"
-            f"未变 {report['unchanged']}、已缴费冻结 {report['frozen']}；"
-            f"不能参保 {report['ineligible']} 人，金额待公布 {report['pending']} 人"
-        )
-        by_amount = (
-            Assessment.objects.filter(campaign_id=int(self.campaign_id), eligible=True)
-            .values_list("payable_fen")
-            .annotate(n=Count("pk"))
-            .order_by("-payable_fen")
+            f"按 {report['day']} 缴费核定 {report['residents']} 人：新增 {report['created']}、"
+            f"更新 {report['updated']}、未变 {report['unchanged']}、"
+            f"已缴费冻结 {report['frozen']}；不能参保 {report['ineligible']} 人，"
+            f"金额待公布 {report['pending']} 人"
         )
         self.say(
             "可参保居民应缴："
             + "，".join(
-                f"{money(fen)} 元 {n} 人" + ("（全额资助）" if fen == 0 else "")
-                for fen, n in by_amount
+                f"{money(row['payable_fen'])} 元 {row['residents']} 人"
+                + ("（全额资助）" if row["payable_fen"] == 0 else "")
+                for row in report["payable"]
             )
         )
 
