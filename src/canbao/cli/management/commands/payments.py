@@ -8,10 +8,11 @@ Exit status: 0 done, 1 refused (nothing written: unknown key, already reversed),
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
+from canbao.cli.output import CanbaoCommand
 from canbao.collection.models import Channel, Suspense
 from canbao.collection.selectors import suspense_list
 from canbao.collection.services import PaymentError, recheck_held_payments, reverse_payment
@@ -19,7 +20,7 @@ from canbao.errors import InputError
 from canbao.policy.money import yuan
 
 
-class Command(BaseCommand):
+class Command(CanbaoCommand):
     help = "缴费的冲正，以及查看挂账（未能入账参保的缴费）清单。"
 
     def add_arguments(self, parser: CommandParser) -> None:
