@@ -18,12 +18,21 @@ from canbao.campaigns.models import Assessment, AssessmentShare, Campaign
 from canbao.collection.models import Enrollment, Payment, Suspense
 from canbao.collection.selectors import money_summary
 from canbao.demo.plans import PRESET_SEASONS
+from canbao.demo.policies import assumed_amounts, demo_policy
 from canbao.policy.codes import FUNDER_NAMES
-
-pytestmark = pytest.mark.django_db
+from canbao.policy.loader import parse_policy_text
+from canbao.policy.quote import Facts, quote
 
 RESIDENTS = 400
 SEED = 11
+# The channels each notice uses.
+CHANNELS = {
+    "songming-2016": {"cash", "proxy"},
+    "wuming-2018": {"withholding", "proxy"},
+    "daligang-2020": {"tax", "cash", "proxy"},
+    "chuxiong-2021": {"tax", "proxy"},
+    "dazhu-2022": {"tax", "proxy"},
+}
 # The personal contribution each notice states, in fen.
 PERSONAL_FEN = {
     "songming-2016": 12000,
@@ -112,6 +121,7 @@ def expected_enrolled(campaign: Campaign, paid: Paid) -> set[str]:
     return enrolled
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("preset", sorted(PRESET_SEASONS))
 def test_a_whole_season_runs_under_every_preset(
     preset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -121,6 +131,7 @@ def test_a_whole_season_runs_under_every_preset(
     out = run_demo(preset)
     season = out.split("== 参保缴费")[1]
     assert "未执行" not in season and "模拟县人数太少" not in season
+    assert ("以下金额为演示假设" in season) == bool(demo_policy(preset).file_name)
 
     campaign = Campaign.objects.get(area__code=plan.county.code)
     assert campaign.policy_id.startswith(preset)
@@ -140,6 +151,20 @@ def test_a_whole_season_runs_under_every_preset(
 
     payments = Payment.objects.filter(campaign=campaign)
     assert payments.aggregate(s=Sum("amount_fen"))["s"] == paid.total
+    assert set(payments.values_list("channel", flat=True)) == CHANNELS[preset]
+    # Every payment is made inside the concentrated window of a household (or person) enrolling
+    # as the policy enrolls: an ordinary resident paying that day is covered from 1 January.
+    policy = demo_policy(preset).policy
+    for day in set(payments.values_list("paid_on", flat=True)):
+        q = quote(policy, Facts(), day)
+        assert q.rule is not None and q.rule.concentrated, (day, q.explain)
+    funders = {
+        share.funder
+        for category in policy.identity.categories
+        if category.subsidy is not None
+        for share in category.subsidy.funders
+    }
+    assert set(payments.filter(channel="proxy").values_list("funder", flat=True)) <= funders
     summary = money_summary(campaign=campaign)
     assert summary["net_fen"] == paid.total and summary["enrolled"] == len(expected)
     # Held: the money of persons not in the registry, of persons short of their amount, and
@@ -176,3 +201,22 @@ def test_a_whole_season_runs_under_every_preset(
         )
         == enrolled
     )
+
+
+@pytest.mark.parametrize("preset", sorted(PRESET_SEASONS))
+def test_a_demo_policy_file_states_what_the_notice_leaves_pending(preset: str) -> None:
+    demo = demo_policy(preset)
+    if demo.file_name:
+        assert demo.policy.id == f"{preset}-demo" and demo.assumptions and not demo.pending
+    else:  # Daligang's pending fiscal subsidy is needed only by status-change payers
+        assert demo.policy is demo.preset and demo.pending == ("财政补助标准",)
+
+
+def test_a_demo_policy_file_may_change_nothing_but_pending_amounts() -> None:
+    demo = demo_policy("wuming-2018")
+    assert "财政补助：每人每年 490 元" in demo.assumptions
+    changed = parse_policy_text(
+        demo.text.replace("personal_fen = 18000", "personal_fen = 20000"), "changed.toml"
+    )
+    with pytest.raises(ValueError, match="contribution"):
+        assumed_amounts(demo.preset, changed)
