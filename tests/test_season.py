@@ -238,11 +238,11 @@ def test_its_faults_show_as_suspense_and_as_one_bank_difference(tmp_path: Path) 
 def test_where_villages_collect_cash_the_faults_come_with_the_cash(tmp_path: Path) -> None:
     """Songming's villages collect 120 yuan a person in cash, by household: a receipt book per
     village, a register per township; the faults are on the cash."""
-    campaign = preset_campaign(tmp_path, "songming-2016")
+    campaign = preset_campaign(tmp_path, "songming-2016", residents=2400)
     season = season_of(campaign, "songming-2016", tmp_path / "season")
     assert season.tax_days == () and season.agreements is None
     villages = {row["村(社区)代码"] for row in rows_plain(tmp_path / "county" / "residents.csv")}
-    assert {book.village_code for book in season.books} == villages
+    assert {book.village_code for book in season.books} == villages and len(villages) > 1
     assert len(season.cash) == len({code[:9] for code in villages})
     import_all(campaign, season)
 
