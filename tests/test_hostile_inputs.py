@@ -328,3 +328,15 @@ def test_a_receipt_number_of_twenty_digits_on_the_command_line_is_a_usage_error(
     ):
         with pytest.raises(CommandError, match="收据号码"):
             call_command(*argv, stdout=io.StringIO())
+
+
+def test_a_key_is_reversed_as_it_is_written_on_the_ticket(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    path = tax_file(tmp_path / "tax.csv", ("2019-11-20", "0034300001", "张建国", ZHANG, "250"))
+    assert not import_payments(path=path, campaign=campaign, channel="tax").errors
+    out = io.StringIO()
+    call_command(
+        "payments", "reverse", "0034300001", "--channel", "tax", "--reason", "退库", stdout=out
+    )
+    assert "已冲正流水号0034300001" in out.getvalue() and recorded_fen() == 0

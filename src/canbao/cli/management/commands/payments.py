@@ -14,6 +14,7 @@ from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.cli.output import CanbaoCommand
 from canbao.collection.models import Channel, Suspense
+from canbao.collection.payment_imports import payment_key
 from canbao.collection.selectors import suspense_list
 from canbao.collection.services import PaymentError, recheck_held_payments, reverse_payment
 from canbao.errors import InputError
@@ -65,7 +66,7 @@ class Command(CanbaoCommand):
                 reversal = reverse_payment(
                     campaign=campaign,
                     channel=options["channel"],
-                    key=options["key"],
+                    key=payment_key(options["key"]),
                     reason=options["reason"],
                     username=options["user"],
                 )
