@@ -19,12 +19,8 @@ def write_csv(path: Path, title: str, header: list[str], rows: Sequence[Sequence
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([title])
     writer.writerow(header)
-    writer.writerows([[_text(cell) for cell in row] for row in rows])
+    writer.writerows(rows)  # str() of each cell: a date is written YYYY-MM-DD
     data = buffer.getvalue().encode("utf-8-sig")
     if not path.is_file() or path.read_bytes() != data:
         path.write_bytes(data)
     return path
-
-
-def _text(cell: Cell) -> str:
-    return cell.isoformat() if isinstance(cell, date) else str(cell)
