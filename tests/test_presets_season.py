@@ -167,6 +167,8 @@ def test_a_whole_season_runs_under_every_preset(
     assert set(payments.filter(channel="proxy").values_list("funder", flat=True)) <= funders
     summary = money_summary(campaign=campaign)
     assert summary["net_fen"] == paid.total and summary["enrolled"] == len(expected)
+    # The accounting equation (the season reverses nothing): received = enrolled + held.
+    assert summary["net_fen"] == summary["enrolled_fen"] + summary["suspense_fen"]
     # Held: the money of persons not in the registry, of persons short of their amount, and
     # what a person paid beyond it.
     payable = dict(
