@@ -17,7 +17,8 @@ from django.utils import timezone
 from canbao.campaigns.models import Assessment, Campaign
 from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.collection.models import Enrollment, Payment, Receipt, Suspense
-from canbao.collection.payment_imports import import_payments, parse_yuan
+from canbao.collection.payment_imports import import_payments
+from canbao.collection.payment_values import parse_yuan
 from canbao.collection.receipts import issue_receipt_book
 from canbao.collection.services import apply_payments
 from canbao.demo.synthetic import generate_county

@@ -21,7 +21,8 @@ from django.utils import timezone
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.collection.models import Enrollment, Payment
-from canbao.collection.payment_imports import PaymentLimits, import_payments, payment_key
+from canbao.collection.payment_imports import import_payments
+from canbao.collection.payment_values import PaymentLimits, payment_key
 from canbao.collection.receipts import issue_receipt_book
 from canbao.policy.loader import load_preset
 from canbao.registry.models import ImportBatch
@@ -246,13 +247,13 @@ def test_a_tax_key_that_lost_its_leading_zeros_is_the_same_payment(
 def test_a_key_in_scientific_notation_is_refused(campaign: Campaign, tmp_path: Path) -> None:
     path = tax_file(
         tmp_path / "sci.csv",
-        ("2019-11-20", "3.43019E+17", "张建国", ZHANG, "250"),
         ("2019-11-20", "0034300001", "李秀英", LI, "250"),
+        ("2019-11-20", "3.43019E+17", "张建国", ZHANG, "250"),  # same date and amount as above
         ("2019-11-20", "34300001", "孙八", SUN, "250"),
     )
     result = import_payments(path=path, campaign=campaign, channel="tax")
     assert refused(result) == [
-        (3, "电子税票号码", "key_format"),
+        (4, "电子税票号码", "key_format"),
         (5, "电子税票号码", "duplicate_in_file"),
     ]
     assert "科学计数法" in result.errors[0].message

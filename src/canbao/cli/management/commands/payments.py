@@ -14,7 +14,7 @@ from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.cli.output import CanbaoCommand
 from canbao.collection.models import Channel, Suspense
-from canbao.collection.payment_imports import payment_key
+from canbao.collection.payment_values import payment_key
 from canbao.collection.selectors import suspense_list
 from canbao.collection.services import PaymentError, recheck_held_payments, reverse_payment
 from canbao.errors import InputError

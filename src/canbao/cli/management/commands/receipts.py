@@ -20,7 +20,7 @@ from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
 from canbao.collection.four_match import four_match, write_four_match_xlsx
 from canbao.collection.models import Receipt, ReceiptBook
-from canbao.collection.payment_imports import RECEIPT_DIGITS_MAX, receipt_number
+from canbao.collection.payment_values import RECEIPT_DIGITS_MAX, receipt_number
 from canbao.collection.receipts import (
     ReceiptError,
     book_as_json,
