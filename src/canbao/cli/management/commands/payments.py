@@ -134,8 +134,9 @@ class Command(BaseCommand):
             self.stdout.write("没有挂账的缴费。")
         for row in rows:
             status = f"［已处理：{row['resolution']}］" if row["resolved_at"] else ""
+            payment = row["payment"]
+            paid = f"{payment['paid_on']} 流水号{payment['key']} " if payment else ""
             self.stdout.write(
-                f"{row['paid_on']} {row['channel']} {row['key']} {row['name']} "
-                f"{row['id_number']} {yuan(row['amount_fen'])}元 "
+                f"{paid}{row['name']} {row['id_number']} {yuan(row['amount_fen'])}元 "
                 f"{row['reason_label']}：{row['message']}{status}"
             )
