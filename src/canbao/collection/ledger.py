@@ -31,6 +31,7 @@ __all__ = [
     "check_ledger",
     "position_params",
     "positions",
+    "resident_statement",
 ]
 
 # One row per resident who has an assessment, a payment, an enrollment or a hold in the
@@ -196,6 +197,31 @@ def _read_chunk(campaign: Campaign, ids: list[int], found: dict[int, Position]) 
     ):
         assert resident_id is not None
         found[resident_id].held.append(Held(reason, labels[reason], fen, message))
+
+
+def resident_statement(*, campaign: Campaign, resident: Resident) -> dict[str, Any]:
+    """A resident's position with the payments behind it, as ``payments position`` shows it."""
+    position = positions(campaign=campaign, resident_ids=[resident.pk])[resident.pk]
+    payments = Payment.objects.filter(campaign=campaign, resident=resident).order_by(
+        "paid_on", "pk"
+    )
+    return {
+        "campaign": campaign.pk,
+        "resident": {"id_number": resident.id_number, "name": resident.name},
+        "position": position.as_json(),
+        "payments": [
+            {
+                "channel": p.channel,
+                "channel_label": p.get_channel_display(),
+                "key": p.key,
+                "paid_on": p.paid_on.isoformat(),
+                "amount_fen": p.amount_fen,
+                "funder": p.funder,
+                "reversal": p.reverses_id is not None,
+            }
+            for p in payments
+        ],
+    }
 
 
 # --- the accounting equation -----------------------------------------------------------------
