@@ -5,7 +5,8 @@ A position is what one resident owes and what became of their money: due (the pa
 and each funder's share), received (every amount that came in), reversed, paid by the person and
 per funder (net of reversals), enrolled, and held with the reasons. Every reader of money (the
 suspense list, withholding, four-match, bills, progress) reads positions, in Python through
-``positions`` or in SQL through ``POSITIONS_SQL``; none adds payments up on its own.
+``positions`` or in SQL through ``POSITIONS_SQL``, ``FUNDER_PAID_SQL`` and ``person_paid_sql``;
+none adds payments up on its own.
 
 The accounting equation: fen received = fen enrolled + fen held + fen reversed, for every
 resident, for every payment whose person is unknown, and in total.
@@ -25,10 +26,12 @@ from canbao.collection.models import Channel, Enrollment, Payment, Suspense
 from canbao.registry.models import Resident
 
 __all__ = [
+    "FUNDER_PAID_SQL",
     "POSITIONS_SQL",
     "LedgerCheck",
     "Position",
     "check_ledger",
+    "person_paid_sql",
     "position_params",
     "positions",
     "resident_statement",
@@ -75,6 +78,22 @@ LEFT JOIN (
     GROUP BY resident_id
 ) h ON h.resident_id = x.resident_id
 """
+
+
+# What each resident's departments have paid, per funder, net of reversals.
+FUNDER_PAID_SQL = """
+SELECT resident_id, funder, SUM(amount_fen) AS fen FROM collection_payment
+WHERE campaign_id = %(ledger_campaign)s AND channel = %(ledger_proxy)s AND resident_id IS NOT NULL
+GROUP BY resident_id, funder
+"""
+
+
+def person_paid_sql(resident: str) -> str:
+    """What one resident (an SQL expression for the id) has paid in person in the campaign, net
+    of reversals: the position's ``person_fen`` for a reader that looks up a few residents."""
+    return f"""COALESCE((SELECT SUM(lp.amount_fen) FROM collection_payment lp
+        WHERE lp.campaign_id = %(ledger_campaign)s AND lp.resident_id = {resident}
+          AND lp.channel <> %(ledger_proxy)s), 0)"""
 
 
 def position_params(campaign: Campaign) -> dict[str, Any]:
