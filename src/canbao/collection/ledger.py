@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection
 
 from canbao.campaigns.models import Assessment, AssessmentShare, Campaign
+from canbao.collection.closing import closed_days_off_the_ledger
 from canbao.collection.models import Channel, Enrollment, Payment, Suspense
 from canbao.registry.models import Resident
 
@@ -279,11 +280,13 @@ class LedgerCheck:
     unknown_payments: int = 0
     # Each resident (or unknown payment) whose money does not add up.
     unbalanced: list[dict[str, Any]] = field(default_factory=list)
+    # Closed reconciliation days whose figures no longer agree with the payments.
+    closed_days: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
         total = self.enrolled_fen + self.held_fen + self.reversed_fen
-        return self.received_fen == total and not self.unbalanced
+        return self.received_fen == total and not self.unbalanced and not self.closed_days
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -296,12 +299,14 @@ class LedgerCheck:
             "residents": self.residents,
             "unknown_payments": self.unknown_payments,
             "unbalanced": self.unbalanced,
+            "closed_days": self.closed_days,
         }
 
 
 def check_ledger(campaign: Campaign) -> LedgerCheck:
     """Check fen received = fen enrolled + fen held + fen reversed for the campaign: for every
-    resident, every payment of an unknown person, and in total. Reads only."""
+    resident, every payment of an unknown person, and in total; and that every closed
+    reconciliation day still agrees with the payments. Reads only."""
     check = LedgerCheck(campaign=campaign.pk)
     params = position_params(campaign)
     residents: list[tuple[int, int, int, int, int]] = []
@@ -344,6 +349,7 @@ def check_ledger(campaign: Campaign) -> LedgerCheck:
         _line(resident_id, None, *names[resident_id], received, enrolled, held, reversed_)
         for resident_id, received, enrolled, held, reversed_ in residents
     ] + unknown
+    check.closed_days = closed_days_off_the_ledger(campaign)
     return check
 
 

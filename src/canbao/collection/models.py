@@ -323,6 +323,11 @@ class BankCredit(models.Model):
         return f"{self.day} {self.bank} {self.amount_fen}"
 
 
+# The channel a day's reconciliation counts (the tax bureau's detail): once a day is closed, no
+# payment of it is recorded or reversed until the day is reopened, with a reason.
+RECONCILED_CHANNEL = Channel.TAX
+
+
 class ReconciliationDay(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "未平"

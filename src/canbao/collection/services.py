@@ -25,7 +25,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from canbao.campaigns.models import Campaign
-from canbao.collection.models import Channel, Payment, Receipt, Suspense
+from canbao.collection.models import (
+    RECONCILED_CHANNEL,
+    Channel,
+    Payment,
+    Receipt,
+    ReconciliationDay,
+    Suspense,
+)
 from canbao.collection.posting import SETTLED, ApplyOutcome, apply_payments, post_common
 from canbao.errors import InputError
 from canbao.policy.codes import FUNDER_NAMES
@@ -171,9 +178,24 @@ class StagedProblem:
 
 
 def staged_problems(cursor: Any, campaign: Campaign, channel: str) -> list[StagedProblem]:
-    """Keys repeated within the staged rows, and keys already recorded with other content."""
+    """Keys repeated within the staged rows, keys already recorded with other content, and new
+    payments of a day already reconciled and closed."""
     s = PAYMENT_STAGE.name
     problems: list[StagedProblem] = []
+    if channel == RECONCILED_CHANNEL:
+        cursor.execute(
+            f"""SELECT s.line, s.paid_on FROM {s} s
+            JOIN collection_reconciliationday d
+              ON d.campaign_id = %s AND d.day = s.paid_on AND d.status = %s
+            WHERE NOT EXISTS (SELECT 1 FROM collection_payment p
+                              WHERE p.campaign_id = %s AND p.channel = %s AND p."key" = s.pkey)
+            ORDER BY s.line""",
+            [campaign.pk, ReconciliationDay.Status.CLOSED, campaign.pk, channel],
+        )
+        problems.extend(
+            StagedProblem(line, "paid_on", "day_closed", _closed_message(paid_on))
+            for line, paid_on in cursor.fetchall()
+        )
     cursor.execute(
         f"""SELECT a.line, f.line, a.pkey,
           CASE WHEN a.paid_on = f.paid_on AND a.amount_fen = f.amount_fen
@@ -213,6 +235,15 @@ def staged_problems(cursor: Any, campaign: Campaign, channel: str) -> list[Stage
             )
         )
     return problems
+
+
+def _closed_message(day: Any) -> str:
+    text = day if isinstance(day, str) else day.isoformat()
+    return (
+        f"{text}已对账结账，不能再入账或冲正该日的税务缴费；确需补录或冲正，"
+        f"请先重新打开该日（canbao reconcile reopen --date {text} --reason 原因），"
+        "之后重新对账、结账。"
+    )
 
 
 def post_staged(
@@ -464,6 +495,13 @@ def reverse_payment(
             )
         if original.reverses_id is not None:
             raise PaymentError("reversal_of_reversal", f"{key}本身是冲正记录，不能再冲正")
+        if (
+            original.channel == RECONCILED_CHANNEL
+            and ReconciliationDay.objects.filter(
+                campaign=campaign, day=original.paid_on, status=ReconciliationDay.Status.CLOSED
+            ).exists()
+        ):
+            raise PaymentError("day_closed", _closed_message(original.paid_on))
         done = Payment.objects.filter(reverses=original).first()
         if done is not None:
             raise PaymentError(

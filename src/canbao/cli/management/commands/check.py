@@ -73,3 +73,9 @@ class Command(BaseCommand):
             )
         if len(check.unbalanced) > SHOWN:
             self.stdout.write(f"  … 另有 {len(check.unbalanced) - SHOWN} 人（用 --json 列出全部）")
+        for day in check.closed_days:
+            self.stdout.write(
+                f"  {day['day']}已结账：结账时税务入账 {day['closed_count']} 笔 "
+                f"{yuan(day['closed_fen'])} 元，现在 {day['ledger_count']} 笔 "
+                f"{yuan(day['ledger_fen'])} 元"
+            )
