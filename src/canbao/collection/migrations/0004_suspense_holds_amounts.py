@@ -23,7 +23,7 @@ def from_payments(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> N
 class Migration(migrations.Migration):
     dependencies = [
         ("campaigns", "0001_initial"),
-        ("collection", "0002_payments_are_append_only"),
+        ("collection", "0003_payments_refuse_delete"),
         ("registry", "0001_initial"),
     ]
 
