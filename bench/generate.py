@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from canbao.registry.synthetic import generate_county
+from canbao.demo.synthetic import generate_county
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from canbao.registry.synthetic import generate_county
+from canbao.demo.synthetic import generate_county
 
 
 def canbao(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,11 +1,17 @@
 """Opening a campaign and assessing its residents through the policy."""
 
+import io
+from datetime import date
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from canbao.campaigns.models import Assessment
 from canbao.campaigns.services import CampaignError, assess_campaign, freeze, open_campaign
+from canbao.demo.counties import COUNTIES
+from canbao.demo.synthetic import generate_county
+from canbao.policy.loader import load_preset
 from canbao.registry.models import AuditEntry
 from canbao.registry.services import import_residents, import_roster
 from tests.conftest import COUNTY, csv_file, person_id, resident
@@ -144,3 +150,47 @@ def test_the_assessment_leaves_an_audit_row(village: None) -> None:
     assess_campaign(campaign=campaign, username="科长")
     actions = list(AuditEntry.objects.filter(username="科长").values_list("action", flat=True))
     assert actions == ["open_campaign", "assess_campaign"]
+
+
+# The county of each preset's notice, and the personal contribution the notice states.
+PRESET_COUNTIES = {
+    "songming-2016": ("530127", 12000),
+    "wuming-2018": ("450110", 18000),
+    "daligang-2020": ("430922", 25000),
+    "chuxiong-2021": ("532301", 28000),
+    "dazhu-2022": ("511724", 32000),
+}
+
+
+@pytest.mark.parametrize("preset", sorted(PRESET_COUNTIES))
+def test_an_ordinary_adult_owes_the_personal_contribution_of_every_preset(
+    preset: str, db: None, tmp_path: Path
+) -> None:
+    """The assessment is made for the window that applies to the resident: Songming's rural
+    households pay by 2015-10-25, before the individual window closes on 2015-12-25."""
+    code, personal_fen = PRESET_COUNTIES[preset]
+    policy = load_preset(preset)
+    county = generate_county(
+        residents=300,
+        seed=5,
+        county=COUNTIES[code],
+        out_dir=tmp_path,
+        as_of=date(policy.coverage_year - 1, 8, 31),
+    )
+    for argv in county.import_commands()[:2]:
+        call_command(*argv, stdout=io.StringIO())
+    campaign = open_campaign(area_code=code, policy=preset)
+    result = assess_campaign(campaign=campaign)
+
+    assert result.ineligible == county.employee_insured + county.insured_elsewhere
+    adults = Assessment.objects.filter(
+        campaign=campaign,
+        categories="",
+        resident__employee_insured=False,
+        resident__insured_elsewhere=False,
+        resident__birth_date__lt=date(policy.coverage_year - 19, 1, 1),
+    )
+    assert adults.count() > 100
+    assert set(adults.values_list("eligible", "personal_fen", "subsidy_fen", "payable_fen")) == {
+        (True, personal_fen, 0, personal_fen)
+    }

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from canbao.policy.loader import load_preset
+from canbao.policy.schema import Policy
+
 QUOTE_KEYS = {
     "eligible",
     "refusal",
@@ -60,6 +63,69 @@ def test_it_shows_a_preset_in_chinese() -> None:
     assert done.returncode == 0
     assert "个人缴费标准：250 元/人·年" in done.stdout
     assert "贫困户（特困）" in done.stdout and "医疗救助资金 50%，县财政（余额）" in done.stdout
+
+
+def show_json(policy: str) -> dict[str, Any]:
+    done = canbao("policy", "show", policy, "--json")
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("preset", "kinds"),
+    [
+        ("songming-2016", ["concentrated", "concentrated"]),
+        ("wuming-2018", ["concentrated", "late", "newborn", "late"]),
+        (
+            "daligang-2020",
+            ["concentrated", "extension", "extension", "newborn", "status_change"],
+        ),
+        ("chuxiong-2021", ["concentrated", "newborn", "newborn", "status_change"]),
+        ("dazhu-2022", ["concentrated"]),
+    ],
+)
+def test_show_json_marks_each_enrollment_rule_with_its_kind_of_window(
+    preset: str, kinds: list[str]
+) -> None:
+    rules = show_json(preset)["enrollment"]
+    assert [rule["kind"] for rule in rules] == kinds
+    names = {"concentrated": "集中缴费期", "extension": "延期", "late": "补缴期"}
+    names |= {"status_change": "身份变化", "newborn": "新生儿"}
+    assert [rule["kind_name"] for rule in rules] == [names[kind] for kind in kinds]
+
+
+def test_show_json_is_the_policy_itself() -> None:
+    data = show_json("daligang-2020")
+    assert data["contribution"] == {"personal_fen": 25000, "fiscal_subsidy_fen": "pending"}
+    assert data["enrollment"][4]["within_days"] == 60
+    assert data["enrollment"][4]["price"] == "full"
+    assert data["work_funding"]["tiers"][0]["min_rate_percent"] == "95"
+    for rule in data["enrollment"]:
+        del rule["kind"], rule["kind_name"]
+    assert Policy.model_validate(data) == load_preset("daligang-2020")
+
+
+def test_show_json_derives_the_kind_from_the_rules_data_not_their_names(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[1] / "src/canbao/policy/presets/wuming-2018.toml").read_text(
+        encoding="utf-8"
+    )
+    text = text.replace('name = "中断缴费及逾期缴费人员补办期"', 'name = "延长期"')
+    text = text.replace('name = "出生未超过3个月的新生儿"', 'name = "补缴期"')
+    # The late window now covers from 1 January: it prolongs the concentrated period.
+    text = text.replace(
+        'coverage = "next_month"\nnote = "中断', 'coverage = "year_start"\nnote = "中断'
+    )
+    path = tmp_path / "county.toml"
+    path.write_text(text, encoding="utf-8")
+    kinds = [rule["kind"] for rule in show_json(str(path))["enrollment"]]
+    assert kinds == ["concentrated", "extension", "newborn", "late"]
+
+
+def test_show_marks_each_rule_with_its_kind_in_chinese() -> None:
+    done = canbao("policy", "show", "daligang-2020")
+    assert "【延期】经批准延长期（未以户为单位参保）" in done.stdout
+    assert "【身份变化】户籍或其他关系异动后60天内参保" in done.stdout
 
 
 def test_it_quotes_one_json_object_with_the_documented_keys() -> None:

@@ -21,10 +21,10 @@ from canbao.collection.models import Enrollment, Payment, Receipt, Suspense
 from canbao.collection.payment_imports import import_payments, parse_yuan
 from canbao.collection.posting import apply_payments
 from canbao.collection.receipts import issue_receipt_book
+from canbao.demo.synthetic import generate_county
 from canbao.registry.batches import ImportUsageError
 from canbao.registry.models import ImportBatch
 from canbao.registry.services import import_residents, import_roster
-from canbao.registry.synthetic import generate_county
 from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident, xlsx_file
 
 pytestmark = pytest.mark.django_db

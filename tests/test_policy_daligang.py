@@ -251,3 +251,17 @@ def test_data_entry_is_paid_per_record_the_tax_system_shows_as_paid() -> None:
     )
     entry = [x for x in work_funding(load_preset(P), progress).lines if "录入" in x.name]
     assert [(x.count, x.fen) for x in entry] == [(3150, 315000)]
+
+
+def test_an_adult_with_a_birth_date_has_60_days_from_the_status_change_itself() -> None:
+    """Demobilised on 15 June 2020, paying on 20 July: the window runs from the event, not birth."""
+    q = quote_for(
+        P,
+        "2020-07-20",
+        birth_date="1988-02-11",
+        event={"kind": "demobilized", "date": "2020-06-15"},
+    )
+    assert q.refusal is None
+    assert str(q.coverage_start) == "2020-08-01"
+    assert (q.personal_fen, q.payable_fen, q.pending) == (None, None, ("fiscal_subsidy",))
+    assert any("复员转业退役军人于 2020-06-15" in line for line in q.explain)

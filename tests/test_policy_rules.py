@@ -88,8 +88,8 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def broken(tmp_path: Path, old: str, new: str) -> list[str]:
-    text = (resources.files("canbao.policy") / "presets" / "daligang-2020.toml").read_text("utf-8")
+def broken(tmp_path: Path, old: str, new: str, preset: str = "daligang-2020") -> list[str]:
+    text = (resources.files("canbao.policy") / "presets" / f"{preset}.toml").read_text("utf-8")
     assert old in text
     with pytest.raises(PolicyError) as caught:
         load_policy_file(write(tmp_path, text.replace(old, new, 1)))
@@ -140,3 +140,30 @@ def test_it_lists_every_missing_key_at_once(tmp_path: Path) -> None:
         load_policy_file(write(tmp_path, 'id = "mini-2024"\n'))
     missing = {p.split("：")[0] for p in caught.value.problems}
     assert {"title", "contribution", "enrollment", "identity", "targets"} <= missing
+
+
+def test_it_refuses_a_newborn_rule_that_would_take_every_birth_date_for_a_newborn(
+    tmp_path: Path,
+) -> None:
+    problems = broken(
+        tmp_path,
+        'born_in_coverage_year = true\ncoverage = "next_month"\nfree_when_parents_enrolled',
+        'coverage = "next_month"\nfree_when_parents_enrolled',
+        preset="chuxiong-2021",
+    )
+    assert problems == [
+        "enrollment[3]：新生儿规则须写 within_days/within_months 或 born_in_coverage_year = true"
+    ]
+
+
+def test_it_keeps_free_newborns_to_children_born_in_the_coverage_year(tmp_path: Path) -> None:
+    problems = broken(
+        tmp_path,
+        "within_days = 90\nborn_in_coverage_year = true\n",
+        "within_days = 90\n",
+        preset="chuxiong-2021",
+    )
+    assert problems == [
+        'enrollment[2]：free_when_parents_enrolled 只适用于 events = ["newborn"] 且 '
+        "born_in_coverage_year = true 的规则（出生当年免缴）"
+    ]

@@ -1,4 +1,4 @@
-"""The synthetic collection season (canbao.collection.season): the files it writes for an assessed
+"""The synthetic collection season (canbao.demo.season): the files it writes for an assessed
 campaign are read by the real importers without an error, and every fen in them is recorded.
 
 The county is the demo's, small: 1,200 residents of 桃江县, registry as of 2019-10-31, campaign
@@ -20,14 +20,14 @@ from canbao.collection.models import Channel, Difference, Payment, Suspense
 from canbao.collection.payment_imports import import_payments
 from canbao.collection.receipts import issue_receipt_book
 from canbao.collection.reconciliation import import_bank_credits, reconcile_day
-from canbao.collection.season import Season, write_season, write_withholding_return
 from canbao.collection.withholding import (
     create_batch,
     create_retry,
     import_agreements,
     import_returns,
 )
-from canbao.registry.synthetic import generate_county
+from canbao.demo.season import Season, write_season, write_withholding_return
+from canbao.demo.synthetic import generate_county
 
 SEED = 7
 

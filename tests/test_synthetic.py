@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from canbao import idnumber
-from canbao.registry.synthetic import (
+from canbao.demo.synthetic import (
     DIVISIONS_HEADER,
     RESIDENTS_HEADER,
     ROSTER_HEADER,

@@ -20,8 +20,18 @@ def campaign_policy(campaign: Campaign) -> Policy:
 
 
 def reference_day(policy: Policy) -> date:
-    """The day an assessment is made for: the last day of the concentrated period."""
-    ends = [rule.paid_until for rule in policy.enrollment if rule.concentrated and rule.paid_until]
+    """The day an assessment is made for: the last day of the concentrated period that applies
+    to a resident enrolling as the policy enrolls (Songming's rural households pay by 10-25,
+    while its individual window runs to 12-25)."""
+    by_household = policy.enrollment_unit == "household"
+    ends = [
+        rule.paid_until
+        for rule in policy.enrollment
+        if rule.concentrated
+        and rule.paid_until
+        and rule.by_household in (None, by_household)
+        and not rule.categories
+    ]
     return max(ends, default=date(policy.coverage_year, 1, 1) - timedelta(days=1))
 
 

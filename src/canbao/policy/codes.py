@@ -108,3 +108,13 @@ DOCUMENT_NAMES: dict[str, str] = {
     "foreign_permanent_residence": "外国人永久居留证",
     "village_certificate": "村（社区）出具的事实婚姻证明",
 }
+
+WindowKind = Literal["concentrated", "extension", "late", "status_change", "newborn"]
+
+WINDOW_KIND_NAMES: dict[str, str] = {
+    "concentrated": "集中缴费期",
+    "extension": "延期",
+    "late": "补缴期",
+    "status_change": "身份变化",
+    "newborn": "新生儿",
+}

@@ -1,6 +1,14 @@
-"""A policy as a bureau's staff would read it, in Chinese."""
+"""A policy as a bureau's staff would read it, in Chinese, and as a script reads it, in JSON."""
 
-from canbao.policy.codes import CATEGORY_NAMES, DOCUMENT_NAMES, EVENT_NAMES, FUNDER_NAMES
+from typing import Any
+
+from canbao.policy.codes import (
+    CATEGORY_NAMES,
+    DOCUMENT_NAMES,
+    EVENT_NAMES,
+    FUNDER_NAMES,
+    WINDOW_KIND_NAMES,
+)
 from canbao.policy.money import yuan
 from canbao.policy.schema import EnrollmentRule, Policy, Subsidy
 from canbao.policy.targets import ROUNDING_NAMES
@@ -13,7 +21,7 @@ _COVERAGE = {
 }
 
 
-def _rule(rule: EnrollmentRule) -> str:
+def _rule(policy: Policy, rule: EnrollmentRule) -> str:
     when = []
     if rule.paid_from or rule.paid_until:
         when.append(
@@ -39,7 +47,11 @@ def _rule(rule: EnrollmentRule) -> str:
         when.append("参保年度内出生")
     price = "个人缴费" if rule.price == "personal" else "个人缴费 + 财政补助（足额）"
     extra = "；父母均参保的出生当年免缴" if rule.free_when_parents_enrolled else ""
-    return f"{rule.name}：{'，'.join(when)}；缴纳{price}；{_COVERAGE[rule.coverage]}享受待遇{extra}"
+    kind = WINDOW_KIND_NAMES[policy.window_kind(rule)]
+    return (
+        f"【{kind}】{rule.name}：{'，'.join(when)}；缴纳{price}；"
+        f"{_COVERAGE[rule.coverage]}享受待遇{extra}"
+    )
 
 
 def _subsidy(subsidy: Subsidy | None) -> str:
@@ -83,7 +95,7 @@ def describe(policy: Policy) -> str:
         docs = "、".join(DOCUMENT_NAMES[d] for d in policy.eligibility.non_hukou_documents)
         lines.append(f"  非本地户籍人员凭：{docs}")
     lines += ["  不得参保：已参加职工医保的人员、已在其他统筹区参保的人员", "", "缴费与待遇："]
-    lines += [f"  - {_rule(rule)}" for rule in policy.enrollment]
+    lines += [f"  - {_rule(policy, rule)}" for rule in policy.enrollment]
     lines.append(f"  - 其他时间：{policy.closed_message}")
     w = policy.waiting_period
     if w.enabled:
@@ -140,3 +152,17 @@ def describe(policy: Policy) -> str:
     if policy.accountability:
         lines.append("问责：" + policy.accountability.description)
     return "\n".join(lines)
+
+
+def policy_json(policy: Policy) -> dict[str, Any]:
+    """The policy's data as JSON, each enrollment rule marked with the kind of window it is."""
+    data = policy.model_dump(mode="json")
+    data["enrollment"] = [
+        {"kind": kind, "kind_name": WINDOW_KIND_NAMES[kind], **entry}
+        for kind, entry in zip(
+            (policy.window_kind(rule) for rule in policy.enrollment),
+            data["enrollment"],
+            strict=True,
+        )
+    ]
+    return data

@@ -102,15 +102,33 @@ class _Option:
     free: bool
 
 
-def _anchor(rule: EnrollmentRule, facts: Facts) -> tuple[date, str] | None:
-    """The day a rule's relative window runs from, if the person has what the rule names."""
-    if "newborn" in rule.events and facts.birth_date is not None:
-        if rule.anchor == "event" and facts.event and facts.event.kind == "newborn":
-            return facts.event.date, "落户"
-        return facts.birth_date, "出生"
-    if facts.event is not None and facts.event.kind in rule.events:
-        return facts.event.date, EVENT_NAMES[facts.event.kind]
-    return None
+def _anchors(policy: Policy, rule: EnrollmentRule, facts: Facts) -> list[tuple[date, str]]:
+    """The days a rule's relative window may run from: the person's own status change if the
+    rule names it, then, for a newborn rule, the hukou registration or the birth (as the rule
+    anchors it) of a child the rule admits."""
+    anchors = []
+    event = facts.event
+    if event is not None and event.kind != "newborn" and event.kind in rule.events:
+        anchors.append((event.date, EVENT_NAMES[event.kind]))
+    born = facts.birth_date
+    if (
+        "newborn" in rule.events
+        and born is not None
+        and (not rule.born_in_coverage_year or born.year == policy.coverage_year)
+    ):
+        if rule.anchor == "event" and event is not None and event.kind == "newborn":
+            anchors.append((event.date, "落户"))
+        else:
+            anchors.append((born, "出生"))
+    return anchors
+
+
+def _within(rule: EnrollmentRule, day: date, paid_on: date) -> bool:
+    if day > paid_on:
+        return False
+    if rule.within_days is not None and (paid_on - day).days > rule.within_days:
+        return False
+    return rule.within_months is None or paid_on <= add_months(day, rule.within_months)
 
 
 def _option(
@@ -131,20 +149,11 @@ def _option(
         return None
     note = rule.name
     if rule.events:
-        anchor = _anchor(rule, facts)
+        anchors = _anchors(policy, rule, facts)
+        anchor = next((a for a in anchors if _within(rule, a[0], paid_on)), None)
         if anchor is None:
             return None
         day, what = anchor
-        if day > paid_on:
-            return None
-        if rule.within_days is not None and (paid_on - day).days > rule.within_days:
-            return None
-        if rule.within_months is not None and paid_on > add_months(day, rule.within_months):
-            return None
-        if rule.born_in_coverage_year and (
-            facts.birth_date is None or facts.birth_date.year != policy.coverage_year
-        ):
-            return None
         limit = (
             f"{rule.within_days} 天内"
             if rule.within_days
@@ -167,12 +176,8 @@ def _option(
     start = max(start, year_start, facts.birth_date or year_start)
     if start > date(policy.coverage_year, 12, 31):
         return None
-    free = (
-        rule.free_when_parents_enrolled
-        and facts.parents_enrolled
-        and facts.birth_date is not None
-        and facts.birth_date.year == policy.coverage_year
-    )
+    # The schema keeps this to rules for children born in the coverage year.
+    free = rule.free_when_parents_enrolled and facts.parents_enrolled
     return _Option(rule, start, note, free)
 
 

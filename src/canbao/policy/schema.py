@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from canbao.policy.codes import CategoryCode, DocumentKind, EventKind, FunderCode
+from canbao.policy.codes import CategoryCode, DocumentKind, EventKind, FunderCode, WindowKind
 
 Fen = Annotated[int, Field(ge=0, strict=True)]
 Percent = Annotated[Decimal, Field(gt=0, le=100)]
@@ -66,6 +66,22 @@ class EnrollmentRule(Strict):
             raise ValueError('coverage = "birth" 只适用于 events = ["newborn"] 的规则')
         if self.born_in_coverage_year and "newborn" not in self.events:
             raise ValueError("born_in_coverage_year 只适用于新生儿规则")
+        # Without a time limit every person with a birth date would count as a newborn.
+        if (
+            "newborn" in self.events
+            and not (self.within_days or self.within_months)
+            and not self.born_in_coverage_year
+        ):
+            raise ValueError(
+                "新生儿规则须写 within_days/within_months 或 born_in_coverage_year = true"
+            )
+        if self.free_when_parents_enrolled and not (
+            self.events == ["newborn"] and self.born_in_coverage_year
+        ):
+            raise ValueError(
+                'free_when_parents_enrolled 只适用于 events = ["newborn"] 且 '
+                "born_in_coverage_year = true 的规则（出生当年免缴）"
+            )
         if self.paid_from and self.paid_until and self.paid_from > self.paid_until:
             raise ValueError("paid_from 晚于 paid_until")
         return self
@@ -224,6 +240,23 @@ class Policy(Strict):
     targets: Targets
     work_funding: WorkFunding | None = None
     accountability: Accountability | None = None
+
+    def window_kind(self, rule: EnrollmentRule) -> WindowKind:
+        """What kind of window a rule is, from its data alone."""
+        if rule.concentrated:
+            return "concentrated"
+        if rule.events:
+            return "newborn" if set(rule.events) == {"newborn"} else "status_change"
+        # A dated window that still covers some of its payers from 1 January prolongs the
+        # concentrated period (Daligang's approved extension); otherwise it is for late payers.
+        extends = any(
+            other.coverage == "year_start"
+            and not other.events
+            and not other.concentrated
+            and (other.paid_from, other.paid_until) == (rule.paid_from, rule.paid_until)
+            for other in self.enrollment
+        )
+        return "extension" if extends else "late"
 
     @model_validator(mode="after")
     def _one_concentrated_period(self) -> Self:

@@ -18,15 +18,15 @@ from canbao.collection.models import (
     WithholdingBatch,
     WithholdingLine,
 )
-from canbao.collection.season import Season, write_season, write_withholding_return
 from canbao.collection.selectors import enrollment_counts, money_summary
+from canbao.demo.season import Season, write_season, write_withholding_return
+from canbao.demo.synthetic import generate_county
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES
 from canbao.policy.loader import load_preset, preset_ids
 from canbao.policy.money import yuan
 from canbao.policy.quote import Event, Facts, quote
 from canbao.policy.schema import Policy
 from canbao.registry.selectors import category_counts, residents_by_township
-from canbao.registry.synthetic import generate_county
 
 REGISTRY_AS_OF = date(2019, 10, 31)
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from pydantic import ValidationError
 
 from canbao.cli import USAGE_ERROR
-from canbao.policy.describe import describe
+from canbao.policy.describe import describe, policy_json
 from canbao.policy.loader import (
     PolicyError,
     explain_validation_error,
@@ -49,6 +49,9 @@ class Command(BaseCommand):
         actions.add_parser("list", help="列出内置政策")
         show = actions.add_parser("show", help="以中文显示一项政策")
         show.add_argument("policy", help="内置政策编号或 TOML 文件")
+        show.add_argument(
+            "--json", action="store_true", help="输出 JSON：政策数据，每条参保缴费规则标明期间类型"
+        )
         check = actions.add_parser("check", help="检查一个政策文件")
         check.add_argument("file", type=Path)
         quote_parser = actions.add_parser(
@@ -83,7 +86,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{preset}\t{policy.coverage_year}\t{policy.title}")
 
     def _show(self, options: dict[str, Any]) -> None:
-        self.stdout.write(describe(load_policy(options["policy"])))
+        policy = load_policy(options["policy"])
+        if options["json"]:
+            self.stdout.write(json.dumps(policy_json(policy), ensure_ascii=False))
+        else:
+            self.stdout.write(describe(policy))
 
     def _check(self, options: dict[str, Any]) -> None:
         policy = load_policy_file(options["file"])

@@ -27,7 +27,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from canbao.idnumber import Sex, make
+from canbao.demo.counties import TAOJIANG, County
+from canbao.demo.people import (
+    FEMALE_CHARS,
+    MALE_CHARS,
+    P_ELSEWHERE_YOUNG,
+    P_EMPLOYEE_WORKING_AGE,
+    PLACE_FIRST,
+    PLACE_SECOND,
+    SURNAMES,
+    PeopleGenerator,
+    Person,
+)
+from canbao.idnumber import Sex
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES
 
 __all__ = [
@@ -225,127 +237,7 @@ class SyntheticCounty:
         return lines
 
 
-# --- names ----------------------------------------------------------------------------------
-
-# 桃江县's townships, in the order of the brief; more are made up when a county needs them.
-REAL_TOWNSHIPS = (
-    "桃花江镇",
-    "浮邱山乡",
-    "鸬鹚渡镇",
-    "大栗港镇",
-    "武潭镇",
-    "马迹塘镇",
-    "三堂街镇",
-    "松木塘镇",
-    "修山镇",
-    "石牛江镇",
-    "牛田镇",
-    "高桥乡",
-    "灰山港镇",
-    "沾溪镇",
-    "鲊埠回族乡",
-)
-_PLACE_FIRST = (
-    "青石白龙凤凰金银黄花桃李松竹梅兰荷柳杨枫茶新长安平太和丰永福高双马牛鹿鹤桂泉德茂乐东西南北中"
-)
-_PLACE_SECOND = "山塘湾冲坪桥港溪湖岭坡垅田园铺洲坝庙坳口岗源峰林"
-# Surnames, repeated roughly by their frequency in Hunan.
-_SURNAMES = (
-    "刘" * 8
-    + "李" * 7
-    + "陈" * 7
-    + "王" * 6
-    + "周" * 5
-    + "曾" * 4
-    + "彭" * 4
-    + "谭" * 4
-    + "罗" * 4
-    + "黄" * 4
-    + "胡" * 4
-    + "张" * 5
-    + "杨" * 3
-    + "邓" * 3
-    + "朱" * 3
-    + "龚" * 2
-    + "熊" * 2
-    + "肖" * 2
-    + "郭" * 2
-    + "何" * 2
-    + "吴" * 2
-    + "赵" * 2
-    + "蒋" * 2
-    + "贺" * 2
-    + "文" * 2
-    + "夏"
-    + "汤"
-    + "卜"
-    + "符"
-    + "莫"
-    + "姚"
-    + "宋"
-    + "袁"
-    + "唐"
-    + "谢"
-    + "徐"
-    + "孙"
-    + "马"
-    + "郑"
-    + "梁"
-    + "廖"
-    + "丁"
-    + "石"
-    + "雷"
-    + "段"
-    + "魏"
-    + "康"
-    + "童"
-    + "游"
-)
-_MALE_CHARS = (
-    "伟强军建国明华平勇志文杰涛斌波辉刚林峰鹏超浩宇俊磊洋鑫海东亮飞龙成兵春德清新胜云生福贵发"
-)
-_FEMALE_CHARS = "芳娟敏静丽艳娜秀英华玲桂兰霞萍燕红梅琴婷雪慧佳欣怡琳莉凤珍翠香花月娥平莲"
-_MOBILE_PREFIXES = ("13", "15", "18", "17", "19", "14", "16")
-
-# --- the age model ----------------------------------------------------------------------------
-#
-# Ages of heads of household, by 5-year band (lower bound, weight); single-person households are
-# mostly elderly. The other members follow from the head's age: spouses near it, parents 22-34
-# years older, children 22-34 years younger, grandchildren 46-58 years younger. The result has
-# the rural shape: a bulge of 45-70 year olds, few children and young adults (who left).
-_Bands = tuple[tuple[int, int], ...]
-_HEAD_BANDS: _Bands = (
-    (20, 1), (25, 3), (30, 5), (35, 7), (40, 8), (45, 10), (50, 12), (55, 12), (60, 11),
-    (65, 10), (70, 7), (75, 4), (80, 2), (85, 1),
-)  # fmt: skip
-_SINGLE_BANDS: _Bands = (
-    (20, 2), (25, 3), (30, 3), (35, 3), (40, 3), (45, 4), (50, 5), (55, 7), (60, 10),
-    (65, 12), (70, 12), (75, 10), (80, 7), (85, 4), (90, 1),
-)  # fmt: skip
-_HOUSEHOLD_SIZES: _Bands = ((1, 15), (2, 22), (3, 22), (4, 20), (5, 13), (6, 8))  # mean 3.18
-_MAX_AGE = 99.0
-
-# Household and person probabilities, tuned so the shares land near ROSTERS' targets.
-_P_POOR_HOUSEHOLD = 0.072
-_P_DIBAO_IF_POOR = 0.53
-_P_DIBAO_IF_NOT_POOR = 0.011
-_P_EXTREME_POVERTY_SINGLE_ELDERLY = 0.25
-_P_POOR_IF_EXTREME_POVERTY = 0.8
-_P_DISABLED_IF_POOR = 0.03
-_P_DISABLED = 0.0135
-_P_VETERAN_MAN_45 = 0.011
-_P_EMPLOYEE_WORKING_AGE = 0.117
-_P_ELSEWHERE_YOUNG = 0.05
-
-
-def _cumulative(bands: _Bands) -> tuple[list[int], list[int]]:
-    values = [value for value, _ in bands]
-    total = 0
-    cumulative = []
-    for _, weight in bands:
-        total += weight
-        cumulative.append(total)
-    return values, cumulative
+# --- divisions ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -355,145 +247,6 @@ class _Village:
     township: str
     quota: int  # residents
     groups: int  # 村民小组
-
-
-@dataclass
-class _Person:
-    relation: str
-    sex: Sex
-    age: float
-    surname: str
-    name: str = ""
-    id_number: str = ""
-    birth: str = ""  # YYYY-MM-DD
-    categories: list[str] = field(default_factory=list)
-
-
-class _Generator:
-    """The random choices; one per county, driven by one random.Random."""
-
-    def __init__(self, rng: random.Random, county_code: str, as_of: date) -> None:
-        self.rng = rng
-        self.county_code = county_code
-        self.as_of_ordinal = as_of.toordinal()
-        self.head_bands = _cumulative(_HEAD_BANDS)
-        self.single_bands = _cumulative(_SINGLE_BANDS)
-        self.sizes = _cumulative(_HOUSEHOLD_SIZES)
-        self.used_sequences: dict[int, int] = {}
-        self.births: dict[int, tuple[date, str]] = {}
-
-    # -- names and numbers
-    def given_name(self, sex: Sex) -> str:
-        chars = _MALE_CHARS if sex == "M" else _FEMALE_CHARS
-        rng = self.rng
-        if rng.random() < 0.25:
-            return rng.choice(chars)
-        return rng.choice(chars) + rng.choice(chars)
-
-    def phone(self) -> str:
-        rng = self.rng
-        return f"{rng.choice(_MOBILE_PREFIXES)}{rng.randrange(10**9):09d}"
-
-    def id_number(self, age: float, sex: Sex) -> tuple[str, str]:
-        """A unique valid ID number for someone of this age and sex, and their birth date."""
-        ordinal = self.as_of_ordinal - 1 - int(age * 365.2425)
-        male = sex == "M"
-        while True:
-            key = 2 * ordinal + male
-            used = self.used_sequences.get(key, 0)
-            if used < 500:
-                break
-            ordinal -= 1  # every order code of that day is taken: born a day earlier
-        self.used_sequences[key] = used + 1
-        birth = self.births.get(ordinal)
-        if birth is None:
-            born = date.fromordinal(ordinal)
-            birth = self.births[ordinal] = (born, born.isoformat())
-        # Start each day at a different order code, so numbers do not all end in 001, 003, ...
-        sequence = (ordinal * 37 + used) % 500
-        return make(self.county_code, birth[0], sequence, sex), birth[1]
-
-    # -- households
-    def household(self, size: int) -> list[_Person]:
-        rng = self.rng
-        values, cumulative = self.single_bands if size == 1 else self.head_bands
-        head_age = rng.choices(values, cum_weights=cumulative)[0] + 5 * rng.random()
-        head_male = rng.random() < (0.55 if size == 1 else 0.85)
-        head_sex: Sex = "M" if head_male else "F"
-        head = _Person("户主", head_sex, head_age, rng.choice(_SURNAMES))
-        people = [head]
-        family = head.surname
-        slots = size - 1
-        if slots and rng.random() < 0.88:
-            spouse_sex: Sex = "F" if head_male else "M"
-            shift = -2.0 if head_male else 2.0
-            age = min(_MAX_AGE, max(18.0, head_age + rng.gauss(shift, 3.0)))
-            spouse = _Person("配偶", spouse_sex, age, rng.choice(_SURNAMES))
-            if not head_male:
-                family = spouse.surname
-            people.append(spouse)
-            slots -= 1
-        if slots and head_age < 58 and rng.random() < 0.3:
-            father_age = head_age + rng.uniform(24, 34)
-            if father_age < _MAX_AGE:
-                surname = head.surname if head_male else rng.choice(_SURNAMES)
-                people.append(_Person("父亲", "M", father_age, surname))
-                slots -= 1
-            mother_age = head_age + rng.uniform(22, 32)
-            if slots and mother_age < _MAX_AGE and rng.random() < 0.8:
-                people.append(_Person("母亲", "F", mother_age, rng.choice(_SURNAMES)))
-                slots -= 1
-        children = 0
-        max_children = 2 if head_age >= 55 else 3
-        while slots and children < max_children and head_age >= 19:
-            age = head_age - rng.uniform(22, 34)
-            if age < 0:
-                age = rng.uniform(0, head_age - 18)
-            sex: Sex = "M" if rng.random() < 0.53 else "F"
-            people.append(_Person("子" if sex == "M" else "女", sex, age, family))
-            children += 1
-            slots -= 1
-        while slots and head_age >= 45:
-            age = head_age - rng.uniform(46, 58)
-            if age < 0:
-                age = rng.uniform(0, 3)
-            sex = "M" if rng.random() < 0.53 else "F"
-            people.append(_Person("孙子" if sex == "M" else "孙女", sex, age, family))
-            slots -= 1
-        while slots:
-            sex = "M" if rng.random() < 0.5 else "F"
-            people.append(_Person("其他", sex, rng.uniform(5, 80), rng.choice(_SURNAMES)))
-            slots -= 1
-        return people
-
-    def categories(self, people: list[_Person]) -> None:
-        """The special categories of each member (household-level for poor and dibao)."""
-        rng = self.rng
-        poor = rng.random() < _P_POOR_HOUSEHOLD
-        dibao = rng.random() < (_P_DIBAO_IF_POOR if poor else _P_DIBAO_IF_NOT_POOR)
-        for person in people:
-            categories = person.categories
-            if (
-                len(people) == 1
-                and person.age >= 60
-                and rng.random() < _P_EXTREME_POVERTY_SINGLE_ELDERLY
-            ):
-                # 特困 and 低保 exclude each other; most 特困 are also registered poor.
-                categories.append("extreme_poverty")
-                if rng.random() < _P_POOR_IF_EXTREME_POVERTY:
-                    categories.append("registered_poor")
-            else:
-                if dibao:
-                    categories.append("rural_dibao")
-                if poor:
-                    categories.append("registered_poor")
-            if rng.random() < (_P_DISABLED_IF_POOR if poor else _P_DISABLED):
-                categories.append("disabled_1_2")
-            if person.sex == "M" and person.age >= 45 and rng.random() < _P_VETERAN_MAN_45:
-                categories.append("priority_veteran")
-
-
-# --- divisions ------------------------------------------------------------------------------
 
 
 def _unique_name(taken: set[str], stem: Callable[[], str], suffix: str) -> str:
@@ -512,24 +265,24 @@ def _unique_name(taken: set[str], stem: Callable[[], str], suffix: str) -> str:
 
 
 def _divisions(
-    rng: random.Random, county_code: str, residents: int
+    rng: random.Random, county: County, residents: int
 ) -> tuple[list[tuple[str, str]], list[_Village]]:
     """(code, name) of the townships, and the villages with their share of the residents."""
     village_count = max(1, round(residents / RESIDENTS_PER_VILLAGE))
     township_count = max(1, min(village_count, round(village_count / VILLAGES_PER_TOWNSHIP)))
-    taken: set[str] = set(REAL_TOWNSHIPS)
+    taken: set[str] = set(county.townships)
 
     def place() -> str:
-        return rng.choice(_PLACE_FIRST) + rng.choice(_PLACE_SECOND)
+        return rng.choice(PLACE_FIRST) + rng.choice(PLACE_SECOND)
 
     townships: list[tuple[str, str]] = []
     for index in range(township_count):
-        if index < len(REAL_TOWNSHIPS):
-            name = REAL_TOWNSHIPS[index]
+        if index < len(county.townships):
+            name = county.townships[index]
         else:
             suffix = "镇" if rng.random() < 0.7 else "乡"
             name = _unique_name(taken, place, suffix)
-        townships.append((f"{county_code}{100 + index:03d}", name))
+        townships.append((f"{county.code}{100 + index:03d}", name))
 
     weights = [rng.uniform(0.6, 1.4) for _ in range(village_count)]
     total = sum(weights)
@@ -543,7 +296,7 @@ def _divisions(
     for number, (township_code, township_name) in enumerate(townships):
         count = per_township + (1 if number < extra else 0)
         communities = 0
-        if township_name.endswith("镇") and count >= 5:
+        if township_name.endswith(("镇", "街道")) and count >= 5:
             communities = 3 if number == 0 else 1
         for position in range(count):
             quota = quotas[index]
@@ -554,7 +307,7 @@ def _divisions(
             else:
                 code = f"{township_code}{201 + position - communities:03d}"
                 if rng.random() < 0.45:
-                    name = _unique_name(taken, lambda: rng.choice(_SURNAMES), "家村")
+                    name = _unique_name(taken, lambda: rng.choice(SURNAMES), "家村")
                 else:
                     name = _unique_name(taken, place, "村")
             groups = max(1, min(30, quota // 100))
@@ -633,7 +386,7 @@ def _inject_faults(
         for index in free[:per_kind]:
             row = rows[index]
             old = row[0]
-            chars = _MALE_CHARS + _FEMALE_CHARS
+            chars = MALE_CHARS + FEMALE_CHARS
             new_char = rng.choice(chars)
             while new_char == old[-1]:
                 new_char = rng.choice(chars)
@@ -682,24 +435,28 @@ def generate_county(
     *,
     residents: int,
     seed: int,
-    county_code: str = "430922",
-    county_name: str = "桃江县",
+    county: County = TAOJIANG,
     out_dir: Path,
     xlsx: bool = False,
     as_of: date = DEFAULT_AS_OF,
+    rosters: tuple[RosterSpec, ...] = ROSTERS,
+    poor_category: str = "registered_poor",
 ) -> SyntheticCounty:
     """Write a synthetic county's divisions, residents and rosters into ``out_dir``.
 
     The same arguments give the same files. ``as_of`` is the date the registry describes (ages
-    are counted to it; nobody is born after it).
+    are counted to it; nobody is born after it). Poor households' members hold
+    ``poor_category`` (Dazhu's notice names 过渡期脱贫人口, not 建档立卡); a category without a
+    spec in ``rosters`` is not written to any file.
     """
     if residents < 1:
         raise ValueError(f"residents must be at least 1, got {residents}")
+    county_code, county_name = county.code, county.name
     if len(county_code) != 6 or not (county_code.isascii() and county_code.isdigit()):
         raise ValueError(f"county_code must be 6 digits, got {county_code!r}")
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    townships, villages = _divisions(rng, county_code, residents)
+    townships, villages = _divisions(rng, county, residents)
 
     divisions_csv = out_dir / "divisions.csv"
     with divisions_csv.open("w", encoding="utf-8", newline="") as stream:
@@ -711,11 +468,11 @@ def generate_county(
         for village in villages:
             writer.writerow((village.code, village.name))
 
-    generator = _Generator(rng, county_code, as_of)
+    generator = PeopleGenerator(rng, county_code, as_of, poor_category)
     residents_csv = out_dir / "residents.csv"
     residents_xlsx = out_dir / "residents.xlsx" if xlsx else None
     output = _ResidentWriter(residents_csv, residents_xlsx)
-    roster_rows: dict[str, list[list[str]]] = {spec.category: [] for spec in ROSTERS}
+    roster_rows: dict[str, list[list[str]]] = {spec.category: [] for spec in rosters}
     members = dict.fromkeys(roster_rows, 0)
     age_groups = {"0-14": 0, "15-44": 0, "45-69": 0, "70+": 0}
     households = employee_insured = insured_elsewhere = 0
@@ -750,10 +507,10 @@ def generate_county(
                         phone = generator.phone()
                     employee = elsewhere = False
                     if 20 <= age < 60:
-                        p = _P_EMPLOYEE_WORKING_AGE if not person.categories else 0.01
+                        p = P_EMPLOYEE_WORKING_AGE if not person.categories else 0.01
                         employee = random_() < p
                     if not employee and 16 <= age < 50:
-                        elsewhere = random_() < _P_ELSEWHERE_YOUNG
+                        elsewhere = random_() < P_ELSEWHERE_YOUNG
                     employee_insured += employee
                     insured_elsewhere += elsewhere
                     if age < 15:
@@ -782,11 +539,12 @@ def generate_county(
                         )
                     )
                     for category in person.categories:
+                        listed = roster_rows.get(category)
+                        if listed is None:
+                            continue
                         members[category] += 1
                         roster_phone = phone if random_() < 0.85 else ""
-                        roster_rows[category].append(
-                            [person.name, person.id_number, roster_address, roster_phone]
-                        )
+                        listed.append([person.name, person.id_number, roster_address, roster_phone])
     finally:
         output.close()
 
@@ -795,16 +553,16 @@ def generate_county(
         while True:
             village = rng.choice(villages)
             sex: Sex = "M" if random_() < 0.5 else "F"
-            person = _Person("其他", sex, rng.uniform(18, 85), rng.choice(_SURNAMES))
+            person = Person("其他", sex, rng.uniform(18, 85), rng.choice(SURNAMES))
             id_number, _ = generator.id_number(person.age, sex)
             address = f"{county_name}{village.township}{village.name}{rng.randint(1, 9)}组"
             name = person.surname + generator.given_name(sex)
             yield [name, id_number, address, generator.phone()]
 
     stranger_rows = strangers()
-    rosters: list[RosterFile] = []
+    files: list[RosterFile] = []
     faults: list[RosterFault] = []
-    for spec in ROSTERS:
+    for spec in rosters:
         rows, roster_faults = _inject_faults(
             rng, spec.category, roster_rows.pop(spec.category), stranger_rows
         )
@@ -813,7 +571,7 @@ def generate_county(
             writer = csv.writer(stream)
             writer.writerow(ROSTER_HEADER)
             writer.writerows(rows)
-        rosters.append(RosterFile(spec.category, spec.department, path, len(rows)))
+        files.append(RosterFile(spec.category, spec.department, path, len(rows)))
         faults.extend(roster_faults)
 
     return SyntheticCounty(
@@ -825,7 +583,7 @@ def generate_county(
         divisions_csv=divisions_csv,
         residents_csv=residents_csv,
         residents_xlsx=residents_xlsx,
-        rosters=tuple(rosters),
+        rosters=tuple(files),
         townships=len(townships),
         villages=len(villages),
         households=households,
