@@ -159,7 +159,11 @@ def test_it_reads_facts_from_a_file(tmp_path: Path) -> None:
 def test_a_refusal_is_an_answer_not_an_error() -> None:
     result = quote("wuming-2018", {"employee_insured": True}, "2017-10-01")
     assert result["eligible"] is False
-    assert result["refusal"]["code"] == "employee_insured"
+    assert result["refusal"] == {
+        "code": "employee_insured",
+        "message": "已参加职工基本医疗保险，不能参加城乡居民医保",
+    }
+    assert result["payable_fen"] is None and result["coverage_start"] is None
 
 
 def test_a_pending_amount_is_null_and_named() -> None:
@@ -176,6 +180,8 @@ def test_a_pending_amount_is_null_and_named() -> None:
         ('{"employee_insured": "yes"}', ["employee_insured", "true 或 false"]),
         ('{"event": {"kind": "newborn", "date": "2021-10-01"}}', ["birth_date"]),
         ("[1, 2]", ["JSON 对象"]),
+        ('{"years_lapsed": -1}', ["years_lapsed", "须不小于 0"]),
+        ('{"years_repaid": -2}', ["years_repaid", "须不小于 0"]),
     ],
 )
 def test_bad_facts_exit_2_naming_what_is_wrong(facts: str, named: list[str]) -> None:

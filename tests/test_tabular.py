@@ -1,5 +1,11 @@
+import csv
 import datetime
+import json
+import resource
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import xlsxwriter
@@ -239,3 +245,184 @@ def test_it_says_when_a_workbook_is_not_one(tmp_path: Path) -> None:
 
     with pytest.raises(TableError, match=r"无法读取 Excel 文件 fake\.xlsx"):
         read_table(path, COLUMNS)
+
+
+# --- hostile workbooks and cells ----------------------------------------------------------------
+
+STRAY_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from canbao.tabular import Column, TableError, read_table
+started = time.perf_counter()
+try:
+    columns = [Column("unit", ("单位名称",)), Column("population", ("人口数",))]
+    read_table(Path(sys.argv[1]), columns)
+    outcome = None
+except TableError as error:
+    outcome = [error.code, error.row, error.column, error.message]
+print(json.dumps({
+    "outcome": outcome,
+    "seconds": time.perf_counter() - started,
+    "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+}))
+"""
+
+
+def read_in_a_child(path: Path) -> dict[str, Any]:
+    """read_table in another process: python-calamine aborts the process (not a Python error)
+    when it cannot allocate a sheet, and a test must survive that to report it."""
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    done = subprocess.run(
+        [sys.executable, "-c", STRAY_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_memory,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def test_a_stray_cell_at_xfd1048576_is_refused_quickly_and_names_the_cell(tmp_path: Path) -> None:
+    path = tmp_path / "stray.xlsx"
+    with xlsxwriter.Workbook(path) as workbook:
+        sheet = workbook.add_worksheet("任务表")
+        sheet.write_row(0, 0, ["单位名称", "人口数"])
+        sheet.write_row(1, 0, ["城厢镇", 73769])
+        sheet.write_string(1048575, 16383, "x")
+
+    report = read_in_a_child(path)
+
+    code, row, column, message = report["outcome"]
+    assert (code, row, column) == ("sheet_extent", 1048576, "XFD")
+    assert "XFD1048576" in message and "请删除" in message
+    assert report["seconds"] < 5
+    assert report["peak_kib"] < 256 * 1024  # the sheet rectangle alone would be 512 GiB
+
+
+def test_formatting_far_from_the_data_is_not_content(tmp_path: Path) -> None:
+    path = tmp_path / "formatted.xlsx"
+    with xlsxwriter.Workbook(path) as workbook:
+        bold = workbook.add_format({"bold": True})
+        sheet = workbook.add_worksheet()
+        sheet.write_row(0, 0, ["单位名称", "人口数", "身份证号"])
+        sheet.write_row(1, 0, ["城厢镇", 73769, ""])
+        sheet.write_blank(1048575, 16383, None, bold)
+        sheet.set_row(1048000, 30)
+
+    assert list(read_table(path, COLUMNS).rows()) == [(2, ("73769", "城厢镇", ""))]
+
+
+def test_a_wide_sheet_within_the_limit_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "wide.xlsx"
+    with xlsxwriter.Workbook(path) as workbook:
+        sheet = workbook.add_worksheet()
+        sheet.write_row(0, 0, ["单位名称", "人口数", "身份证号"])
+        sheet.write_row(1, 0, ["城厢镇", 73769, ""])
+        sheet.write_string(999, 999, "备注")  # 1,000 x 1,000 cells: read as it is
+
+    assert list(read_table(path, COLUMNS).rows()) == [
+        (2, ("73769", "城厢镇", "")),
+        (1000, ("", "", "")),
+    ]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_a_nul_character_is_refused_naming_row_and_column(tmp_path: Path, suffix: str) -> None:
+    rows = [
+        ["单位名称", "人口数", "身份证号"],
+        ["城厢镇", "73769", ""],
+        ["太平\x00镇", "40075", ""],
+    ]
+    path = tmp_path / f"nul.{suffix}"
+    if suffix == "csv":
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            csv.writer(stream).writerows(rows)
+    else:
+        with xlsxwriter.Workbook(path) as workbook:
+            sheet = workbook.add_worksheet()
+            for number, row in enumerate(rows):
+                sheet.write_row(number, 0, row)
+    table = read_table(path, COLUMNS)
+
+    with pytest.raises(TableError) as refused:
+        list(table.rows())
+
+    assert (refused.value.code, refused.value.row, refused.value.column) == (
+        "control_character",
+        3,
+        "单位名称",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "half"),
+    [
+        ("２５０．００", "250.00"),
+        ("ＡＢ－１２", "AB-12"),
+        ("　１", " 1"),
+        ("①²", "①²"),
+        ("张三", "张三"),
+    ],
+)
+def test_full_width_forms_become_ascii_and_nothing_else_changes(text: str, half: str) -> None:
+    assert tabular.halfwidth(text) == half
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("@SUM(9)", "'@SUM(9)"),
+        ('=HYPERLINK("http://x.example","点击")', '\'=HYPERLINK("http://x.example","点击")'),
+        ("+86 139", "'+86 139"),
+        ("-250", "'-250"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        (-25000, -25000),
+        ("张三", "张三"),
+        ("6228480010000000011", "6228480010000000011"),
+    ],
+)
+def test_csv_cells_never_start_a_formula(value: object, written: object) -> None:
+    assert tabular.csv_cell(value) == written
+
+
+def test_write_csv_keeps_numbers_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        tabular.write_csv(stream, [["姓名", "金额（分）"], ["=1+1", -25000], ["@SUM(9)", 18000]])
+
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "姓名,金额（分）",
+        "'=1+1,-25000",
+        "'@SUM(9),18000",
+    ]
+
+
+def test_an_output_file_is_checked_and_never_half_written(tmp_path: Path) -> None:
+    with pytest.raises(tabular.OutputError) as missing:
+        tabular.check_output(tmp_path / "no-such-folder" / "out.xlsx", force=False)
+    assert missing.value.code == "out_dir" and "文件夹不存在" in missing.value.message
+    with pytest.raises(tabular.OutputError) as folder:
+        tabular.check_output(tmp_path, force=True)
+    assert folder.value.code == "out_is_dir"
+    target = tmp_path / "out.csv"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(tabular.OutputError) as exists:
+        tabular.check_output(target, force=False)
+    assert exists.value.code == "out_exists" and "--force" in exists.value.message
+
+    with pytest.raises(RuntimeError), tabular.replacing(target, force=True) as temporary:
+        temporary.write_text("half", encoding="utf-8")
+        raise RuntimeError("the writer failed")
+    assert target.read_text(encoding="utf-8") == "old"
+    with tabular.replacing(target, force=True) as temporary:
+        temporary.write_text("new", encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]

@@ -3,26 +3,42 @@ or without BOM) or GB18030, detected and never guessed.
 
 Callers name the columns they need with the header texts bureaus use; the reader finds the header
 row under any title rows and yields each data row as stripped strings in the callers' order.
-CSV rows are produced lazily, so a million-row file is never held in memory as a list.
+CSV rows are produced lazily, so a million-row file is never held in memory as a list. A workbook
+sheet is loaded whole by python-calamine, as a dense rectangle from A1 to its farthest cell: the
+sheet's real extent is measured first, and a sheet whose rectangle would be far larger than any
+table (one stray cell at XFD1048576 makes it 17 billion cells) is refused, naming that cell.
+
+Writing: the CSV files Canbao writes go through ``write_csv`` (text that a spreadsheet would run
+as a formula is neutralised), and every output file through ``check_output`` and ``replacing``
+(no missing folder, no silent overwrite, never a half-written file).
 """
 
 import codecs
 import csv
 import datetime
+import os
 import re
+import tempfile
 import unicodedata
-from collections.abc import Callable, Generator, Iterable, Sequence
-from contextlib import closing
+import zipfile
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
-from pathlib import Path
-from typing import TypeAlias
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, TypeAlias
+from xml.etree import ElementTree
 
 import python_calamine
+
+from canbao.errors import InputError
 
 HEADER_SCAN_ROWS = 20
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".xls")
 _CHUNK_BYTES = 1 << 20
+# python-calamine holds a sheet as a dense rectangle of ~32-byte cells: 2**24 cells (every row
+# Excel allows, 16 columns wide) is ~512 MiB. A .xls sheet (65,536 x 256) never exceeds it.
+SHEET_CELLS_MAX = 1 << 24
 # Excel keeps 15 significant digits: a number this large is an ID or account number typed into a
 # numeric cell, whose last digits are already lost.
 _EXCEL_DIGITS_LIMIT = 1e15
@@ -43,11 +59,19 @@ RawRows: TypeAlias = Generator[tuple[str, ...], None, None]
 class TableError(Exception):
     """A file that cannot be read as the table asked for; `message` is for the user."""
 
-    def __init__(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        code: str = "table",
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.row = row
         self.column = column
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -66,22 +90,41 @@ class Table:
     headers: dict[str, str]
     _open: Callable[[], RawRows] = field(repr=False)
     _positions: tuple[int, ...] = field(repr=False)
+    # False when the file is known to hold no NUL character (a CSV whose bytes were scanned).
+    _may_hold_nul: bool = field(default=True, repr=False)
 
     def rows(self) -> Generator[tuple[int, tuple[str, ...]], None, None]:
         """(row number in the file, values in the order of `keys`) for each data row that is not
-        entirely empty. Each call reads the file again from the start."""
+        entirely empty. Each call reads the file again from the start.
+
+        A value holding a NUL character (which no database column can store, and no person
+        types) raises TableError naming its row and column."""
         positions = self._positions
         width = max(positions, default=-1) + 1
         # One C call per row when the row is wide enough (nearly always); padding otherwise.
         pick = itemgetter(*positions) if len(positions) > 1 else None
         header_row = self.header_row
+        scan = self._may_hold_nul
         with closing(self._open()) as raw:
             for number, cells in enumerate(raw, start=1):
                 if number > header_row and any(cells):
                     if pick is not None and len(cells) >= width:
-                        yield number, pick(cells)
+                        values: tuple[str, ...] = pick(cells)
                     else:
-                        yield number, tuple(cells[i] if i < len(cells) else "" for i in positions)
+                        values = tuple(cells[i] if i < len(cells) else "" for i in positions)
+                    if scan and "\x00" in "".join(values):
+                        self._refuse_nul(number, values)
+                    yield number, values
+
+    def _refuse_nul(self, number: int, values: tuple[str, ...]) -> None:
+        key = next(k for k, v in zip(self.keys, values, strict=True) if "\x00" in v)
+        raise TableError(
+            f"文件 {self.path.name} 第{number}行【{self.headers[key]}】含有 NUL 字符（\\x00），"
+            "无法保存：文件可能已损坏，或是 UTF-16 编码的文本（请另存为 UTF-8 或 GB18030 的 CSV）",
+            row=number,
+            column=self.headers[key],
+            code="control_character",
+        )
 
     def picker(self, columns: Sequence[Column]) -> Callable[[tuple[str, ...]], Sequence[str]]:
         """Values of a row from `rows()` in the order of `columns`; "" for a column the file
@@ -108,9 +151,19 @@ def normalize_header(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
+def halfwidth(text: str) -> str:
+    """Full-width ASCII forms (０-９, Ａ-Ｚ, ．, －, ／, ￥ …) and the ideographic space as
+    their ASCII counterparts; every other character unchanged. Unlike NFKC, circled (①) and
+    superscript (¹) digits stay what they are: not digits of a number."""
+    return text.translate(_HALFWIDTH)
+
+
+_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xFFE5: 0xA5}
+
+
 def detect_encoding(data: bytes) -> str:
     """'utf-8-sig' (with BOM), 'utf-8' or 'gb18030': the first that decodes all of `data`."""
-    return _detect([data], "数据")
+    return _detect([data], "数据")[0]
 
 
 def read_table(path: Path, columns: Sequence[Column], *, sheet: str | None = None) -> Table:
@@ -125,8 +178,9 @@ def read_table(path: Path, columns: Sequence[Column], *, sheet: str | None = Non
             "请提供 .csv、.xlsx 或 .xls 文件"
         )
     encoding: str | None = None
+    may_hold_nul = True
     if suffix == ".csv":
-        encoding = _detect(_file_chunks(path), f"文件 {path.name} ")
+        encoding, may_hold_nul = _detect(_file_chunks(path), f"文件 {path.name} ")
         source = _csv_source(path, encoding)
     else:
         source = _workbook_source(path, sheet)
@@ -141,6 +195,7 @@ def read_table(path: Path, columns: Sequence[Column], *, sheet: str | None = Non
         headers={c.key: found[c.key][1] for c in present},
         _open=source,
         _positions=tuple(found[c.key][0] for c in present),
+        _may_hold_nul=may_hold_nul,
     )
 
 
@@ -177,14 +232,17 @@ def _file_chunks(path: Path) -> Generator[bytes, None, None]:
         raise TableError(f"无法打开文件 {path.name}：{error.strerror or error}") from error
 
 
-def _detect(chunks: Iterable[bytes], what: str) -> str:
-    """Decode all the bytes strictly as UTF-8 and as GB18030 in one pass; UTF-8 wins if both do."""
+def _detect(chunks: Iterable[bytes], what: str) -> tuple[str, bool]:
+    """Decode all the bytes strictly as UTF-8 and as GB18030 in one pass; UTF-8 wins if both do.
+    Also whether any byte is NUL (in both encodings, the byte 0 is only ever U+0000)."""
     decoders = {name: codecs.getincrementaldecoder(name)("strict") for name in ("utf-8", "gb18030")}
     failed_at: dict[str, int] = {}
     head = b""
     offset = 0
+    nul = False
     for chunk in chunks:
         head = (head + chunk[:3])[:3]
+        nul = nul or b"\x00" in chunk
         for name, decoder in decoders.items():
             if name not in failed_at and (at := _feed(decoder, chunk, offset)) is not None:
                 failed_at[name] = at
@@ -195,9 +253,9 @@ def _detect(chunks: Iterable[bytes], what: str) -> str:
         if name not in failed_at and (at := _feed(decoder, b"", offset, final=True)) is not None:
             failed_at[name] = at
     if "utf-8" not in failed_at:
-        return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+        return ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"), nul
     if "gb18030" not in failed_at:
-        return "gb18030"
+        return "gb18030", nul
     raise TableError(
         f"无法识别{what}的编码：按 UTF-8 解码在字节偏移 {failed_at['utf-8']} 处出错，"
         f"按 GB18030 解码在字节偏移 {failed_at['gb18030']} 处出错。"
@@ -233,13 +291,15 @@ def _csv_source(path: Path, encoding: str) -> Callable[[], RawRows]:
 def _workbook_source(path: Path, sheet: str | None) -> Callable[[], RawRows]:
     try:
         with python_calamine.CalamineWorkbook.from_path(path) as workbook:
-            if sheet is None:
-                worksheet = workbook.get_sheet_by_index(0)
-            elif sheet in workbook.sheet_names:
-                worksheet = workbook.get_sheet_by_name(sheet)
-            else:
-                names = "、".join(workbook.sheet_names)
-                raise TableError(f"文件 {path.name} 中没有名为“{sheet}”的工作表（现有：{names}）")
+            names = workbook.sheet_names
+            if sheet is not None and sheet not in names:
+                raise TableError(
+                    f"文件 {path.name} 中没有名为“{sheet}”的工作表（现有：{'、'.join(names)}）"
+                )
+            name = names[0] if sheet is None else sheet
+            if path.suffix.lower() == ".xlsx":
+                _check_extent(path, name)
+            worksheet = workbook.get_sheet_by_name(name)
     except (OSError, python_calamine.CalamineError) as error:
         raise TableError(f"无法读取 Excel 文件 {path.name}：{error}") from error
 
@@ -249,6 +309,144 @@ def _workbook_source(path: Path, sheet: str | None) -> Callable[[], RawRows]:
             yield tuple(cell_text(cell) for cell in cells)
 
     return rows
+
+
+# The reference of a cell in a sheet's XML, <c r="XFD1048576" ...>, and of a cell with content:
+# a self-closing <c r="…" s="1"/> is formatting only, which python-calamine skips (as it skips
+# rows). The first counts more cells than calamine; it is used for a quick upper bound.
+_CELL = rb' r="([A-Z]{1,3})([0-9]{1,9})"'
+_WITH_CONTENT = rb"[^>/]*>"
+_REFERENCE = re.compile(_CELL + _WITH_CONTENT)
+_ROW_NUMBER = {
+    exact: re.compile(rb' r="[A-Z]{1,3}([0-9]{1,9})"' + (_WITH_CONTENT if exact else b""))
+    for exact in (False, True)
+}
+_COLUMN_OF_WIDTH = {
+    (width, exact): re.compile(
+        rb' r="([A-Z]{%d})[0-9]{1,9}"' % width + (_WITH_CONTENT if exact else b"")
+    )
+    for width in (3, 2, 1)
+    for exact in (False, True)
+}
+_PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _sheet_xml(archive: zipfile.ZipFile, name: str) -> str | None:
+    """The archive member holding the worksheet `name`: workbook.xml names it, its rels file
+    says where it is. None when the package is laid out otherwise (calamine then decides)."""
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    try:
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    relation = next(
+        (
+            value
+            for element in workbook.iter()
+            if local(element.tag) == "sheet" and element.get("name") == name
+            for key, value in element.attrib.items()
+            if local(key) == "id"
+        ),
+        None,
+    )
+    target = next(
+        (r.get("Target", "") for r in relations.iter(_PACKAGE_REL) if r.get("Id") == relation),
+        "",
+    )
+    if not target:
+        return None
+    member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return str(PurePosixPath(os.path.normpath(member)))
+
+
+def _check_extent(path: Path, sheet: str) -> None:
+    """Refuse a sheet whose dense rectangle (A1 to its farthest row and column) exceeds
+    SHEET_CELLS_MAX, before python-calamine tries to allocate it. Reads the sheet's XML once,
+    streaming, for the largest row and column any reference names."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_xml(archive, sheet)
+            if member is None or member not in archive.namelist():
+                return
+            rows, columns = _extent(archive, member, exact=False)
+            if rows * columns > SHEET_CELLS_MAX:
+                rows, columns = _extent(archive, member, exact=True)
+            if rows * columns <= SHEET_CELLS_MAX:
+                return
+            far = _farthest_cells(archive, member, rows, columns)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as error:
+        raise TableError(f"无法读取 Excel 文件 {path.name}：{error}") from error
+    letters = far[-1].rstrip("0123456789")
+    raise TableError(
+        f"文件 {path.name} 的工作表“{sheet}”里，{'、'.join(far)} 单元格有内容，使表格延伸到"
+        f"第{rows}行、第{letters}列，读取时要占用{rows * columns:,}个单元格"
+        f"（至多{SHEET_CELLS_MAX:,}个）。这多半是远离数据的误填或残留内容："
+        "请删除这些单元格（或只把数据复制到新的工作表）后重新导入",
+        row=rows,
+        column=letters,
+        code="sheet_extent",
+    )
+
+
+def _xml_chunks(archive: zipfile.ZipFile, member: str) -> Iterator[bytes]:
+    """The member's bytes in chunks that each end before a tag, so no reference is split."""
+    with archive.open(member) as stream:
+        tail = b""
+        while chunk := stream.read(_CHUNK_BYTES):
+            data = tail + chunk
+            cut = data.rfind(b"<")
+            if cut <= 0:
+                tail = data
+                continue
+            yield data[:cut]
+            tail = data[cut:]
+        yield tail
+
+
+def _extent(archive: zipfile.ZipFile, member: str, *, exact: bool) -> tuple[int, int]:
+    """(largest row number, largest column number) of a cell with content in the sheet, as
+    python-calamine will see them when `exact`. Otherwise an upper bound, much faster: every
+    cell counts, and cells in columns A-Z count as 26 columns wide (so a narrow sheet's column
+    letters are only searched for two- and three-letter ones, never collected)."""
+    rows = 0
+    widest = b""
+    row_number = _ROW_NUMBER[exact]
+    for data in _xml_chunks(archive, member):
+        rows = max(rows, max(map(int, row_number.findall(data)), default=0))
+        for width in (3, 2, 1) if exact else (3, 2):
+            if width < len(widest):
+                break
+            if found := _COLUMN_OF_WIDTH[width, exact].findall(data):
+                widest = max(widest, max(found)) if width == len(widest) else max(found)
+                break
+    columns = _column_number(widest.decode())
+    return rows, columns if exact or not rows else max(columns, 26)
+
+
+def _farthest_cells(archive: zipfile.ZipFile, member: str, rows: int, columns: int) -> list[str]:
+    """The references of a cell in the last row and of a cell in the last column (one, when a
+    single cell is both), for the user to find and delete."""
+    in_last_row = in_last_column = ""
+    for data in _xml_chunks(archive, member):
+        for letters, digits in _REFERENCE.findall(data):
+            if not in_last_row and int(digits) == rows:
+                in_last_row = f"{letters.decode()}{int(digits)}"
+            if not in_last_column and _column_number(letters.decode()) == columns:
+                in_last_column = f"{letters.decode()}{int(digits)}"
+        if in_last_row and in_last_column:
+            break
+    return list(dict.fromkeys(c for c in (in_last_column, in_last_row) if c))
 
 
 def _find_header(
@@ -314,3 +512,63 @@ def _locate(
 def _describe(column: Column) -> str:
     first, *others = column.aliases
     return f"“{first}”" + (f"（也可写作 {'、'.join(others)}）" if others else "")
+
+
+# --- the files Canbao writes ---------------------------------------------------------------------
+
+# A text cell starting with one of these is run as a formula by Excel, WPS and LibreOffice when
+# they open a CSV file (=HYPERLINK(...), @SUM(...), a tab or carriage return before either).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as written into a CSV file: text that would start a formula gets a leading
+    apostrophe and is shown as written; numbers (negative ones too) stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+        return f"'{value}"
+    return value
+
+
+def write_csv(stream: IO[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Every CSV file Canbao writes is written here, each cell through ``csv_cell``."""
+    csv.writer(stream).writerows([csv_cell(value) for value in row] for row in rows)
+
+
+class OutputError(InputError):
+    """An output file that cannot or must not be written; nothing was written."""
+
+
+def check_output(path: Path, *, force: bool) -> None:
+    """Refuse, before any work is done, an output path in a folder that does not exist, a path
+    that is a folder, and an existing file unless `force`."""
+    if path.is_dir():
+        raise OutputError("out_is_dir", f"输出路径 {path} 是一个文件夹，请给出文件名")
+    if not path.parent.is_dir():
+        raise OutputError(
+            "out_dir", f"文件夹不存在：{path.parent}（请先建好文件夹，或换一个输出路径）"
+        )
+    if path.exists() and not force:
+        raise OutputError("out_exists", f"文件已存在，不覆盖：{path}（确需覆盖请加 --force）")
+
+
+@contextmanager
+def replacing(path: Path, *, force: bool) -> Iterator[Path]:
+    """A temporary file beside `path` to write (same suffix); it becomes `path` when the block
+    ends without error and is removed otherwise, so `path` is never half-written."""
+    check_output(path, force=force)
+    try:
+        handle, name = tempfile.mkstemp(
+            prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
+        )
+    except OSError as error:
+        raise OutputError("out_denied", f"无法在 {path.parent} 写文件：{error.strerror}") from error
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        check_output(path, force=force)
+        temporary.replace(path)
+    except OSError as error:
+        raise OutputError("out_denied", f"无法写入 {path}：{error.strerror or error}") from error
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -2,16 +2,21 @@
 department proxy payments, cash with receipts. Built on ``canbao.registry.batches.run_import``:
 file hash, dry run, per-row errors, staging table, all or nothing.
 
-A row that cannot be read refuses the whole file (amount, date, key). A row that can be read is
-money received: an unknown ID number, a name that differs from the registry or a wrong amount is
-recorded all the same and held in the suspense list, never dropped.
+A row that cannot be read refuses the whole file (amount, date, key), and so does a row no
+person could have paid (``PaymentLimits``: an amount over ten times the policy's full price, a
+date outside the campaign). A row that can be read is money received: an unknown ID number, a
+name that differs from the registry or a wrong amount is recorded all the same and held in the
+suspense list, never dropped.
+
+A file is a repeat when the same bytes were imported before into the same campaign on the same
+channel (nothing is done; the money of the earlier import is reported as unchanged); imported
+before into the same campaign on another channel, it is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from canbao import idnumber
 from canbao.campaigns.models import Campaign
+from canbao.campaigns.selectors import campaign_policy
 from canbao.collection.models import Channel, Receipt
 from canbao.collection.receipts import claim_receipts
 from canbao.collection.services import (
@@ -35,6 +42,7 @@ from canbao.collection.services import (
 )
 from canbao.policy.codes import FUNDER_NAMES
 from canbao.policy.money import yuan_decimal
+from canbao.policy.schema import Policy
 from canbao.registry.batches import (
     Context,
     ImportResult,
@@ -47,15 +55,17 @@ from canbao.registry.batches import (
     record_audit,
     run_import,
 )
-from canbao.registry.models import ImportBatch
-from canbao.tabular import Column, Table, TableError
+from canbao.registry.models import AuditEntry, ImportBatch
+from canbao.tabular import Column, Table, TableError, halfwidth
 
 __all__ = [
     "FILE_CHANNELS",
     "PaymentImportResult",
+    "PaymentLimits",
     "import_payments",
     "parse_fen",
     "parse_yuan",
+    "payment_key",
 ]
 
 FILE_CHANNELS = (Channel.TAX, Channel.BANK, Channel.PROXY, Channel.CASH)
@@ -104,26 +114,103 @@ FUNDER_CODES: dict[str, str] = {
 }
 
 _YUAN = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$", re.ASCII)
+# Any amount in a file is below this: a bank's daily credit total too. It keeps every sum of a
+# file's amounts far inside a 64-bit integer, whatever the file says.
+FEN_MAX = 10**12 - 1
+# A receipt number is printed on the receipt: a few digits (7 in the books Canbao labels).
+RECEIPT_DIGITS_MAX = 12
+# What Excel shows for a long number typed into a cell: its last digits are gone.
+_SCIENTIFIC = re.compile(r"^\d+(?:\.\d+)?E[+-]?\d+$", re.ASCII | re.IGNORECASE)
 
 
 def parse_yuan(text: str) -> int:
     """Yuan as written (250, 250.00, 1,250.5, ¥250, full-width digits) to fen, exactly: no
-    float, at most 2 decimals.
+    float, at most 2 decimals, below FEN_MAX. Circled or superscript digits are not digits.
     ValueError with a Chinese message otherwise."""
-    s = unicodedata.normalize("NFKC", text).strip().removeprefix("¥")
+    s = halfwidth(text).strip().removeprefix("¥")
     match = _YUAN.match(s)
     if match is None:
         raise ValueError(f"金额“{text}”无法识别，请写成以元为单位的数字，例如 250 或 250.00")
     if match.group(1) is not None and len(match.group(1)) > 2:
         raise ValueError(f"金额“{text}”超过两位小数（分以下），请核对")
-    return int(Decimal(s.replace(",", "")) * 100)
+    return _bounded(int(Decimal(s.replace(",", "")) * 100), text)
 
 
 def parse_fen(text: str) -> int:
-    s = unicodedata.normalize("NFKC", text).strip()
+    s = halfwidth(text).strip()
     if not s.isdigit() or not s.isascii():
         raise ValueError(f"金额（分）“{text}”须为整数分，例如 25000")
-    return int(s)
+    return _bounded(int(s), text)
+
+
+def _bounded(fen: int, text: str) -> int:
+    if fen > FEN_MAX:
+        raise ValueError(f"金额“{text}”过大（超过{yuan_decimal(FEN_MAX):,}元），请核对")
+    return fen
+
+
+def _is_receipt_number(key: str) -> bool:
+    return key.isascii() and key.isdigit() and key != "0" and len(key) <= RECEIPT_DIGITS_MAX
+
+
+def payment_key(written: str) -> str:
+    """A payment's key (流水号, 批次行号, 收据号码) as compared and recorded, on every channel:
+    full-width forms half-width, and a key of digits only without its leading zeros. Excel drops
+    them when a column of numbers passes through it, and no channel issues two keys that differ
+    only by them: tax e-ticket numbers and bank serials have a fixed length, receipt numbers are
+    numbers."""
+    key = halfwidth(written).strip()
+    if key.isascii() and key.isdigit():
+        return key.lstrip("0") or "0"
+    return key
+
+
+@dataclass(frozen=True)
+class PaymentLimits:
+    """What one payment of a campaign can plausibly be. At most ten times the policy's full
+    price (personal + fiscal part; the personal part alone while the fiscal part is pending):
+    more is no one person's contribution. Paid from the first day a window of the policy opens
+    (1 January of the year before the coverage year when its collection period states no first
+    day) to the end of the coverage year."""
+
+    full_fen: int
+    fiscal_pending: bool
+    first_day: date
+    last_day: date
+
+    @property
+    def max_fen(self) -> int:
+        return 10 * self.full_fen
+
+    @classmethod
+    def of(cls, policy: Policy) -> PaymentLimits:
+        fiscal = policy.contribution.fiscal_subsidy_fen
+        opens = [rule.paid_from for rule in policy.enrollment if not rule.events]
+        return cls(
+            full_fen=policy.contribution.personal_fen + (0 if fiscal == "pending" else fiscal),
+            fiscal_pending=fiscal == "pending",
+            first_day=min(day for day in opens if day is not None)
+            if opens and None not in opens
+            else date(policy.coverage_year - 1, 1, 1),
+            last_day=date(policy.coverage_year, 12, 31),
+        )
+
+    def amount_problem(self, fen: int, text: str) -> str | None:
+        if fen <= self.max_fen:
+            return None
+        price = "个人缴费" if self.fiscal_pending else "足额缴费（个人缴费与财政补助之和）"
+        return (
+            f"金额“{text}”超过本政策{price}{yuan_decimal(self.full_fen):,}元的十倍"
+            f"（{yuan_decimal(self.max_fen):,}元），不会是一个人的缴费，请核对。"
+        )
+
+    def date_problem(self, day: date) -> str | None:
+        if self.first_day <= day <= self.last_day:
+            return None
+        return (
+            f"缴费日期{day.isoformat()}不在本次参保缴费工作的期间内（{self.first_day.isoformat()}"
+            f"至{self.last_day.isoformat()}），请核对。"
+        )
 
 
 @dataclass
@@ -182,34 +269,48 @@ def import_payments(
     columns = COLUMNS[channel]
     collectors: dict[int, str] = {}
     recorded: list[RecordOutcome] = []
+    limits = PaymentLimits.of(campaign_policy(campaign))
 
     def apply(ctx: Context) -> Outcome:
         return _apply(ctx, campaign, channel, collectors, recorded)
+
+    def check(table: Table) -> RowCheck:
+        return payment_row_check(table, columns, channel, funder, collectors, limits=limits)
 
     result = run_import(
         kind=ImportBatch.Kind.PAYMENTS,
         path=path,
         columns=columns,
         stage=PAYMENT_STAGE,
-        make_check=lambda table: payment_row_check(table, columns, channel, funder, collectors),
+        make_check=check,
         apply=apply,
         actor=actor,
         username=username,
         dry_run=dry_run,
         progress=progress,
-        source=channel,
+        category=channel,
+        source=f"campaign:{campaign.pk}",
+        other_category=lambda earlier: _on_other_channel(earlier, channel),
     )
     out = PaymentImportResult(**result.__dict__, campaign=campaign.pk, channel=channel)
-    if recorded and not result.errors:
+    if result.repeated:
+        # The earlier import's rows are all recorded now: its whole money is unchanged.
+        earlier = (
+            AuditEntry.objects.filter(batch_id=result.batch, action="record_payments")
+            .values_list("details", flat=True)
+            .first()
+        ) or {}
+        out.file_fen = out.unchanged_fen = earlier.get("created_fen", 0) + earlier.get(
+            "unchanged_fen", 0
+        )
+        out.message += _money_sentence(out) + "。"
+    elif recorded and not result.errors:
         money = recorded[-1]
         out.created_fen, out.unchanged_fen = money.created_fen, money.unchanged_fen
         out.file_fen = money.created_fen + money.unchanged_fen
         out.enrolled, out.withdrawn = money.enrolled, money.withdrawn
         out.suspended, out.resolved = dict(money.suspended), money.resolved
-        out.message += (
-            f"金额合计{yuan_decimal(out.file_fen):,}元，其中新入账{yuan_decimal(out.created_fen):,}元、"
-            f"已入账未变{yuan_decimal(out.unchanged_fen):,}元"
-        )
+        out.message += _money_sentence(out)
         if not dry_run:
             held = sum(out.suspended.values())
             out.message += f"；新参保{out.enrolled}人" + (f"，挂账{held}笔" if held else "")
@@ -221,13 +322,39 @@ def import_payments(
     return out
 
 
+def _money_sentence(out: PaymentImportResult) -> str:
+    return (
+        f"金额合计{yuan_decimal(out.file_fen):,}元，其中新入账{yuan_decimal(out.created_fen):,}元、"
+        f"已入账未变{yuan_decimal(out.unchanged_fen):,}元"
+    )
+
+
+def _on_other_channel(earlier: ImportBatch, channel: str) -> RowError:
+    labels = dict(Channel.choices)
+    return RowError(
+        0,
+        "",
+        "file_on_other_channel",
+        f"该文件已于{timezone.localtime(earlier.created_at):%Y-%m-%d %H:%M}由{earlier.username}"
+        f"作为“{labels.get(earlier.category, earlier.category)}”缴费明细导入本次参保缴费工作"
+        f"（批次{earlier.pk}），不能再作为“{labels[channel]}”导入，否则同一笔钱会记两次；"
+        "请核对文件和渠道。",
+    )
+
+
 def payment_row_check(
     table: Table,
     columns: tuple[Column, ...],
     channel: str,
     funder: str | None,
     collectors: dict[int, str],
+    *,
+    limits: PaymentLimits | None = None,
 ) -> RowCheck:
+    """The check of one row of a channel file: its staged tuple, or None with its errors added.
+    With ``limits``, an implausible amount or date is an error too; without, the rows are taken
+    as the file says (daily reconciliation compares the tax bureau's lines, it records nothing).
+    """
     present = set(table.keys)
     if "amount_yuan" in present and "amount_fen" in present:
         raise TableError("文件同时有“金额（元）”和“金额（分）”两列，请只保留一列。")
@@ -251,22 +378,30 @@ def payment_row_check(
         number: int, values: tuple[str, ...], errors: list[RowError]
     ) -> tuple[Any, ...] | None:
         failed = len(errors)
-        key = get(values, "key")
-        if channel == Channel.CASH and key:
-            if key.isdigit() and int(key) > 0:
-                key = str(int(key))
-            else:
-                errors.append(
-                    RowError(
-                        number,
-                        headers["key"],
-                        "receipt_number",
-                        f"收据号码“{key}”须为正整数（收据上印的号码）。",
-                    )
+        written = get(values, "key")
+        key = payment_key(written)
+        if channel == Channel.CASH and key and not _is_receipt_number(key):
+            errors.append(
+                RowError(
+                    number,
+                    headers["key"],
+                    "receipt_number",
+                    f"收据号码“{written}”须为收据上印的正整数号码（至多{RECEIPT_DIGITS_MAX}位）。",
                 )
-        if not key:
+            )
+        elif not key:
             errors.append(
                 RowError(number, headers["key"], "key_empty", f"{headers['key']}为空，请填写。")
+            )
+        elif _SCIENTIFIC.match(key):
+            errors.append(
+                RowError(
+                    number,
+                    headers["key"],
+                    "key_format",
+                    f"{headers['key']}“{written}”是被 Excel 改成科学计数法的数字，末几位已丢失："
+                    "请在原始文件中把这一列设为文本后重新导出。",
+                )
             )
         elif len(key) > KEY_MAX or key.startswith(REVERSAL_PREFIX):
             errors.append(
@@ -291,6 +426,8 @@ def payment_row_check(
                     f"缴费日期“{text}”无法识别，请写成 YYYY-MM-DD，例如 2019-11-20。",
                 )
             )
+        elif limits is not None and (problem := limits.date_problem(paid_on)):
+            errors.append(RowError(number, headers["paid_on"], "date_outside_campaign", problem))
         amount = 0
         text = get(values, amount_key)
         negative = text.strip().startswith("-")
@@ -308,6 +445,8 @@ def payment_row_check(
                         f"金额“{text}”须大于0；退费、更正请对原记录做冲正。",
                     )
                 )
+            elif limits is not None and (problem := limits.amount_problem(amount, text)):
+                errors.append(RowError(number, headers[amount_key], "amount_implausible", problem))
         payer = ""
         if channel == Channel.PROXY:
             written = get(values, "funder")
@@ -384,14 +523,15 @@ def payment_row_check(
         key = values[at_key]
         paid_on = good_dates.get(values[at_date])
         amount = good_amounts.get(values[at_amount])
+        # The common key, digits only: as ``payment_key`` makes it; any other goes to ``check``.
         if (
             paid_on is None
             or amount is None
-            or not key
+            or not (key.isdigit() and key.isascii())
             or len(key) > KEY_MAX
-            or key.startswith(REVERSAL_PREFIX)
         ):
             return check(number, values, errors)
+        key = key.lstrip("0") or "0"
         bank = values[at_bank] if at_bank is not None else ""
         method = values[at_method] if at_method is not None else ""
         return (

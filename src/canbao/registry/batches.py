@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from canbao.registry.models import AuditEntry, ImportBatch
-from canbao.tabular import Column, Table, TableError, read_table
+from canbao.tabular import Column, Table, TableError, halfwidth, read_table
 
 CHUNK_ROWS = 20_000
 MAX_ERRORS = 100_000
@@ -295,22 +296,26 @@ def run_import(
     progress: Progress | None,
     category: str = "",
     source: str = "",
+    other_category: Callable[[ImportBatch], RowError] | None = None,
 ) -> ImportResult:
+    """Import one file (see the module's docstring). The same file (by SHA-256) committed before
+    under the same kind, category and source is a repeat: nothing is done and the earlier batch
+    is reported. With `other_category`, the same file committed before under the same kind and
+    source but another category is refused with the error it words about that batch."""
     if not path.is_file():
         raise ImportUsageError(f"找不到文件：{path}")
     who = acting_username(actor, username)
     sha = file_sha256(path)
-    earlier = (
-        ImportBatch.objects.filter(
-            kind=kind,
-            file_sha256=sha,
-            status=ImportBatch.Status.COMMITTED,
-            category=category,
-            source=source,
+    committed = ImportBatch.objects.filter(
+        kind=kind, file_sha256=sha, status=ImportBatch.Status.COMMITTED, source=source
+    ).order_by("pk")
+    earlier = committed.filter(category=category).first()
+    elsewhere = committed.exclude(category=category).first() if other_category else None
+    if earlier is None and elsewhere is not None and other_category is not None:
+        refused = ImportResult(kind=kind, batch=None, dry_run=dry_run)
+        return _refuse(
+            refused, [other_category(elsewhere)], path, sha, who, actor, kind, category, source
         )
-        .order_by("pk")
-        .first()
-    )
     if earlier is not None:
         return ImportResult(
             kind=kind,
@@ -333,7 +338,7 @@ def run_import(
     try:
         table = read_table(path, columns)
     except TableError as error:
-        errors.append(RowError(error.row or 0, error.column or "", "table", error.message))
+        errors.append(RowError(error.row or 0, error.column or "", error.code, error.message))
         return _refuse(result, errors, path, sha, who, actor, kind, category, source)
 
     try:
@@ -393,7 +398,7 @@ def run_import(
             )
             result.batch = batch.pk
     except TableError as error:
-        errors.append(RowError(error.row or 0, error.column or "", "table", error.message))
+        errors.append(RowError(error.row or 0, error.column or "", error.code, error.message))
         return _refuse(result, errors, path, sha, who, actor, kind, category, source)
     except _Discard as discarded:
         outcome = discarded.outcome
@@ -504,16 +509,20 @@ def write_errors_xlsx(
 # --- cell parsing shared by the importers ---------------------------------------------------
 
 
+_DATE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})|(\d{4})(\d{2})(\d{2})", re.ASCII)
+
+
 def parse_date(text: str) -> date | None:
-    """YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD (also YYYY.MM.DD); None for an empty cell."""
-    s = text.strip()
+    """YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD (also YYYY.MM.DD), full-width digits allowed; None
+    for an empty cell; ValueError for anything else (circled or superscript digits, a year of
+    more than four digits, a day that does not exist)."""
+    s = halfwidth(text).strip()
     if not s:
         return None
-    if len(s) == 8 and s.isdigit():
-        s = f"{s[:4]}-{s[4:6]}-{s[6:]}"
-    for separator in ("/", "."):
-        s = s.replace(separator, "-")
-    parts = s.split("-")
-    if len(parts) != 3:
+    match = _DATE.fullmatch(s)
+    if match is None:
         raise ValueError(text)
-    return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    year, _, month, day, *compact = match.groups()
+    if year is None:
+        year, month, day = compact
+    return date(int(year), int(month), int(day))
