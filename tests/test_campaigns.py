@@ -1,6 +1,7 @@
 """Opening a campaign and assessing its residents through the policy."""
 
 import io
+import json
 from datetime import date
 from pathlib import Path
 
@@ -193,4 +194,29 @@ def test_an_ordinary_adult_owes_the_personal_contribution_of_every_preset(
     assert adults.count() > 100
     assert set(adults.values_list("eligible", "personal_fen", "subsidy_fen", "payable_fen")) == {
         (True, personal_fen, 0, personal_fen)
+    }
+
+
+def test_assess_prints_its_documented_json(village: None, tmp_path: Path) -> None:
+    """docs/imports.md documents this object; scripts read it."""
+    mark(tmp_path, "extreme_poverty", "civil_affairs", ("王五", person_id(3)))
+    mark(tmp_path, "rural_dibao", "civil_affairs", ("钱七", person_id(5, "F")))
+    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020")
+    out = io.StringIO()
+    call_command("campaign", "assess", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {
+        "campaign": campaign.pk,
+        "day": "2019-12-31",
+        "residents": 5,
+        "created": 5,
+        "updated": 0,
+        "unchanged": 0,
+        "frozen": 0,
+        "ineligible": 1,
+        "pending": 0,
+        "payable": [
+            {"payable_fen": 25000, "residents": 2},
+            {"payable_fen": 12500, "residents": 1},
+            {"payable_fen": 0, "residents": 1},
+        ],
     }

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -313,3 +314,29 @@ def test_a_repeated_import_reports_the_money_of_the_file(
     out = io.StringIO()
     call_command("import", "payments", "--channel", "tax", str(path), stdout=out)
     assert "金额合计350.00元，其中新入账0.00元、已入账未变350.00元" in out.getvalue()
+
+
+def test_a_receipt_number_of_twenty_digits_on_the_command_line_is_a_usage_error(
+    campaign: Campaign,
+) -> None:
+    twenty = "12345678901234567890"
+    issue = ("receipts", "issue", "--collector", "刘会计", "--village", VILLAGE)
+    for argv in (
+        (*issue, "--from", twenty, "--to", twenty),
+        (*issue, "--from", "①", "--to", "5"),
+        ("receipts", "void", twenty, "--reason", "污损"),
+    ):
+        with pytest.raises(CommandError, match="收据号码"):
+            call_command(*argv, stdout=io.StringIO())
+
+
+def test_a_key_is_reversed_as_it_is_written_on_the_ticket(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    path = tax_file(tmp_path / "tax.csv", ("2019-11-20", "0034300001", "张建国", ZHANG, "250"))
+    assert not import_payments(path=path, campaign=campaign, channel="tax").errors
+    out = io.StringIO()
+    call_command(
+        "payments", "reverse", "0034300001", "--channel", "tax", "--reason", "退库", stdout=out
+    )
+    assert "已冲正流水号0034300001" in out.getvalue() and recorded_fen() == 0

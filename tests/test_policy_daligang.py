@@ -265,3 +265,32 @@ def test_an_adult_with_a_birth_date_has_60_days_from_the_status_change_itself() 
     assert str(q.coverage_start) == "2020-08-01"
     assert (q.personal_fen, q.payable_fen, q.pending) == (None, None, ("fiscal_subsidy",))
     assert any("复员转业退役军人于 2020-06-15" in line for line in q.explain)
+
+
+def test_a_quote_reads_as_one_json_object() -> None:
+    q = quote_for(P, IN_PERIOD, categories=["safety_net_1", "registered_poor"])
+    assert q.as_json() == {
+        "eligible": True,
+        "refusal": None,
+        "categories": ["safety_net_1", "registered_poor"],
+        "attribute": "兜底贫困户",
+        "personal_fen": 25000,
+        "subsidies": [
+            {"funder": "medical_assistance", "fen": 12500},
+            {"funder": "county_finance", "fen": 12500},
+        ],
+        "subsidy_fen": 25000,
+        "payable_fen": 0,
+        "coverage_start": "2020-01-01",
+        "coverage_end": "2020-12-31",
+        "pending": [],
+        "explain": list(q.explain),
+    }
+    refused = quote_for(P, "2020-03-01").as_json()
+    assert refused["eligible"] is False
+    assert refused["refusal"] == {
+        "code": "window_closed",
+        "message": "2020-03-01 不在可参保缴费的期间："
+        "未在规定的参保缴费期内办理参保缴费的，原则上不予补办，不得享受基本医疗保险待遇",
+    }
+    assert (refused["coverage_start"], refused["coverage_end"]) == (None, None)

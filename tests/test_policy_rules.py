@@ -74,8 +74,30 @@ def test_newborns_have_no_waiting_period() -> None:
 
 def test_a_wait_that_ends_after_the_year_leaves_no_coverage_this_year() -> None:
     q = quote(with_waiting_periods(), Facts(), date(2022, 10, 5))
-    assert q.eligible and q.coverage_start is None
-    assert any("本年度不享受待遇" in line for line in q.explain)
+    assert q.eligible and q.coverage_start is None and q.coverage_end is None
+    assert q.payable_fen == 32000
+    assert "等待期届满已在参保年度之后，本年度不享受待遇" in q.explain
+
+
+def test_a_wait_that_ends_on_31_december_covers_that_day() -> None:
+    data = with_waiting_periods().model_dump()
+    data["enrollment"][-1]["coverage"] = "payment_date"
+    policy = parse_policy(data, "test")
+    q = quote(policy, Facts(years_lapsed=1), date(2022, 8, 31))  # 3 + 1 months
+    assert (str(q.coverage_start), str(q.coverage_end)) == ("2022-12-31", "2022-12-31")
+
+
+def test_a_newborn_paying_in_the_late_window_has_no_waiting_period_either() -> None:
+    newborn = {"birth_date": "2022-01-10", "event": {"kind": "newborn", "date": "2022-01-20"}}
+    assert start("2022-06-10", **newborn) == "2022-07-01"  # past the 90 days: the late window
+    q = quote(with_waiting_periods(), Facts.model_validate(newborn), date(2022, 6, 10))
+    assert "待遇等待期：该类人员免设等待期" in q.explain
+
+
+def test_a_wait_exactly_at_the_floor_is_not_raised_to_it() -> None:
+    q = quote(with_waiting_periods(), Facts(years_lapsed=4, years_repaid=1), date(2021, 10, 1))
+    assert str(q.coverage_start) == "2022-07-01"  # 3 + 4 - 1 = 6 months
+    assert "待遇等待期：固定 3 个月 + 变动 3 个月（断保 4 年，补缴 1 年）" in q.explain
 
 
 def test_the_seed_presets_switch_waiting_periods_off() -> None:

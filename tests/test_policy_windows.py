@@ -1,7 +1,14 @@
 """The windows of each notice at their edges: the day a window opens, the day of birth or of the
 status change itself, which day a relative window runs from, and ties between rules."""
 
+import tomllib
+from datetime import date
+from importlib import resources
+
 import pytest
+
+from canbao.policy.loader import parse_policy
+from canbao.policy.quote import Facts, quote
 
 from .policy_helpers import quote_for
 
@@ -238,3 +245,23 @@ def test_chuxiong_a_graduate_paying_in_december_would_be_covered_next_year_and_i
         "chuxiong-2021", "2021-11-30", event={"kind": "graduate", "date": "2021-11-01"}
     )
     assert str(november.coverage_start) == "2021-12-01"
+
+
+def test_the_cheaper_of_two_rules_covering_from_the_same_day_wins_wherever_it_is_listed() -> None:
+    """Daligang with its 60-day full-price rule listed first: a status change in December is
+    paid at the ordinary price of the concentrated period, both covering from 1 January."""
+    text = (resources.files("canbao.policy") / "presets" / "daligang-2020.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    data["enrollment"].insert(0, data["enrollment"].pop())
+    policy = parse_policy(data, "daligang-reordered")
+    facts = Facts.model_validate({"event": {"kind": "hukou_move_in", "date": "2019-12-01"}})
+    q = quote(policy, facts, date(2019, 12, 20))
+    assert q.rule is not None and q.rule.name == "集中缴费期"
+    assert q.payable_fen == 25000 and str(q.coverage_start) == "2020-01-01"
+
+
+def test_of_two_rules_alike_the_first_listed_wins() -> None:
+    """Born 10 December 2019, paid on the 20th: both rules cover from 1 January at 250 yuan."""
+    q = quote_for("daligang-2020", "2019-12-20", birth_date="2019-12-10")
+    assert q.rule is not None and q.rule.name == "集中缴费期"
+    assert "适用：集中缴费期" in q.explain and str(q.coverage_start) == "2020-01-01"

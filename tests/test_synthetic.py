@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from canbao import idnumber
+from canbao.demo.plans import PRESET_SEASONS
 from canbao.demo.synthetic import (
     DIVISIONS_HEADER,
     RESIDENTS_HEADER,
@@ -15,6 +16,7 @@ from canbao.demo.synthetic import (
     SyntheticCounty,
     generate_county,
 )
+from canbao.policy.loader import load_preset
 from canbao.tabular import Column, read_table
 
 RESIDENTS = 5000
@@ -227,3 +229,32 @@ def test_a_corrected_roster_has_none_of_the_errors_but_the_unknown_persons(
         for row in rows:
             assert idnumber.parse(row["公民身份号码"], today=AS_OF).number == row["公民身份号码"]
             assert name_of.get(row["公民身份号码"], row["姓名"]) == row["姓名"]
+
+
+def test_it_builds_the_county_of_each_notice_with_the_rosters_its_policy_knows(
+    tmp_path: Path,
+) -> None:
+    """Dazhu's notice names 过渡期脱贫人口, not 建档立卡; Songming's names no poor households."""
+    dazhu = PRESET_SEASONS["dazhu-2022"]
+    county = generate_county(
+        residents=3000,
+        seed=7,
+        county=dazhu.county,
+        out_dir=tmp_path / "dazhu",
+        as_of=dazhu.registry_as_of,
+        rosters=dazhu.rosters(load_preset("dazhu-2022")),
+        poor_category=dazhu.poor_category,
+    )
+    divisions = read_csv(county.divisions_csv)
+    assert divisions[0] == {"统计用区划代码": "511724", "名称": "大竹县"}
+    assert divisions[1] == {"统计用区划代码": "511724100", "名称": "竹阳街道"}
+    assert all(row["统计用区划代码"].startswith("511724") for row in divisions)
+    categories = [roster.category for roster in county.rosters]
+    assert "lifted_poverty" in categories and "registered_poor" not in categories
+    assert county.category_members["lifted_poverty"] > 100
+    numbers = {row["公民身份号码"] for row in read_csv(county.residents_csv)}
+    assert all(number.startswith("511724") for number in numbers)
+
+    songming = PRESET_SEASONS["songming-2016"]
+    rosters = songming.rosters(load_preset("songming-2016"))
+    assert [spec.category for spec in rosters] == ["rural_dibao", "extreme_poverty", "disabled_1_2"]

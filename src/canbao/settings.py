@@ -57,6 +57,12 @@ TEMPLATES = [
 ]
 
 
+# How long a transaction waits for another one writing the same data (an import into the same
+# campaign; on SQLite, any write) before it gives up: longer than the longest import of a
+# county (a million payment lines take about 30 s), short enough not to hang a forgotten one.
+LOCK_WAIT_SECONDS = 120
+
+
 def default_database_url() -> str:
     return f"sqlite:///{user_data_path('canbao') / 'canbao.sqlite3'}"
 
@@ -75,7 +81,10 @@ def database_from_url(url: str) -> dict[str, Any]:
             "NAME": str(path),
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                # A transaction takes the write lock when it begins, waiting for another writer
+                # up to the busy timeout (Python's default, 5 s, killed a second clerk's import).
                 "transaction_mode": "IMMEDIATE",
+                "timeout": LOCK_WAIT_SECONDS,
             },
         }
     if parts.scheme in {"postgres", "postgresql"}:

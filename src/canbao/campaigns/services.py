@@ -2,12 +2,13 @@
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import Count, F
 from django.utils import timezone
 
 from canbao.campaigns.models import Assessment, Campaign
@@ -107,7 +108,11 @@ def facts_of(
 
 @dataclass
 class AssessResult:
+    """What an assessment did; ``as_json`` is the documented object of ``campaign assess
+    --json`` (docs/imports.md)."""
+
     campaign: int
+    day: date  # the day the assessment is made for (see reference_day)
     residents: int = 0
     created: int = 0
     updated: int = 0
@@ -115,9 +120,15 @@ class AssessResult:
     frozen: int = 0
     ineligible: int = 0
     pending: int = 0
+    # Eligible residents per payable amount, the highest first; null: amount pending.
+    payable: list[tuple[int | None, int]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {
+            **self.__dict__,
+            "day": self.day.isoformat(),
+            "payable": [{"payable_fen": fen, "residents": n} for fen, n in self.payable],
+        }
 
 
 ASSESSMENT_STAGE = StageSpec(
@@ -239,7 +250,7 @@ def assess_campaign(
     assessor = _Assessor(campaign, policy)
     now = now or timezone.now()
     who = acting_username(actor, username)
-    result = AssessResult(campaign=campaign.pk)
+    result = AssessResult(campaign=campaign.pk, day=assessor.day)
     with transaction.atomic(), connection.cursor() as cursor:
         ASSESSMENT_STAGE.create(cursor)
         SHARE_STAGE.create(cursor)
@@ -260,6 +271,12 @@ def assess_campaign(
         _write(cursor, campaign.pk, now, result)
         ASSESSMENT_STAGE.drop(cursor)
         SHARE_STAGE.drop(cursor)
+        result.payable = list(
+            Assessment.objects.filter(campaign=campaign, eligible=True)
+            .values_list("payable_fen")
+            .annotate(n=Count("pk"))
+            .order_by(F("payable_fen").desc(nulls_last=True))
+        )
         record_audit(action="assess_campaign", actor=actor, username=who, details=result.as_json())
     return result
 

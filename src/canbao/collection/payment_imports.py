@@ -66,6 +66,7 @@ __all__ = [
     "parse_fen",
     "parse_yuan",
     "payment_key",
+    "receipt_number",
 ]
 
 FILE_CHANNELS = (Channel.TAX, Channel.BANK, Channel.PROXY, Channel.CASH)
@@ -149,8 +150,14 @@ def _bounded(fen: int, text: str) -> int:
     return fen
 
 
-def _is_receipt_number(key: str) -> bool:
-    return key.isascii() and key.isdigit() and key != "0" and len(key) <= RECEIPT_DIGITS_MAX
+def receipt_number(written: str) -> int | None:
+    """The number of a receipt as written in a cash file or on the command line (full-width
+    digits and leading zeros allowed); None when it is not a positive number of at most
+    RECEIPT_DIGITS_MAX digits."""
+    key = payment_key(written)
+    if key.isascii() and key.isdigit() and key != "0" and len(key) <= RECEIPT_DIGITS_MAX:
+        return int(key)
+    return None
 
 
 def payment_key(written: str) -> str:
@@ -380,7 +387,7 @@ def payment_row_check(
         failed = len(errors)
         written = get(values, "key")
         key = payment_key(written)
-        if channel == Channel.CASH and key and not _is_receipt_number(key):
+        if channel == Channel.CASH and key and receipt_number(key) is None:
             errors.append(
                 RowError(
                     number,

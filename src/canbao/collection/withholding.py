@@ -18,7 +18,6 @@ Money is integer fen throughout. Every write is atomic and leaves an audit row.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,7 +63,14 @@ from canbao.registry.batches import (
     run_import,
 )
 from canbao.registry.models import ImportBatch
-from canbao.tabular import Column, Table, TableError
+from canbao.tabular import (
+    Column,
+    OutputError,
+    Table,
+    TableError,
+    check_output,
+    write_csv,
+)
 
 Result = WithholdingLine.Result
 
@@ -516,6 +522,7 @@ def create_batch(
     actor: AbstractBaseUser | None = None,
     username: str | None = None,
     encoding: str = "utf-8-sig",
+    force: bool = False,
 ) -> BatchResult:
     """The first-round deduction file: one line per active agreement not yet sent in this
     campaign, whose resident is eligible, owes something (payable less what is already paid), is
@@ -527,6 +534,7 @@ def create_batch(
         actor=actor,
         username=username,
         encoding=encoding,
+        force=force,
         retry=False,
     )
 
@@ -538,6 +546,7 @@ def create_retry(
     actor: AbstractBaseUser | None = None,
     username: str | None = None,
     encoding: str = "utf-8-sig",
+    force: bool = False,
 ) -> BatchResult:
     """A retry batch: the agreements whose latest line came back insufficient balance, account
     frozen or other, whose resident still owes and is not enrolled. Never a success, never a
@@ -549,6 +558,7 @@ def create_retry(
         actor=actor,
         username=username,
         encoding=encoding,
+        force=force,
         retry=True,
     )
 
@@ -560,14 +570,15 @@ def _make_batch(
     actor: AbstractBaseUser | None,
     username: str | None,
     encoding: str,
+    force: bool,
     retry: bool,
 ) -> BatchResult:
     if out.suffix.lower() not in (".csv", ".xlsx"):
         raise WithholdingError("out_format", f"代扣文件须为 .csv 或 .xlsx：{out.name}")
-    if out.exists():
-        raise WithholdingError("out_exists", f"文件已存在，不覆盖：{out}")
-    if not out.parent.is_dir():
-        raise WithholdingError("out_dir", f"目录不存在：{out.parent}")
+    try:
+        check_output(out, force=force)
+    except OutputError as error:
+        raise WithholdingError(error.code, error.message) from None
     who = acting_username(actor, username)
     params: dict[str, Any] = {
         "campaign": campaign.pk,
@@ -700,9 +711,7 @@ def _write_batch_file(batch: WithholdingBatch, path: Path, encoding: str) -> Non
                         sheet.write_string(offset, column, value)
         return
     with path.open("w", encoding=encoding, newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(BATCH_HEADER)
-        writer.writerows(rows)
+        write_csv(stream, [BATCH_HEADER, *rows])
 
 
 # --- return files ---------------------------------------------------------------------------

@@ -181,9 +181,6 @@ def _option(
     return _Option(rule, start, note, free)
 
 
-_PRICE_ORDER = {"personal": 0, "full": 1}
-
-
 def _waiting_months(policy: Policy, rule: EnrollmentRule, facts: Facts) -> tuple[int, str]:
     waiting = policy.waiting_period
     if not waiting.enabled:
@@ -252,7 +249,7 @@ def quote(policy: Policy, facts: Facts, paid_on: date) -> Quote:
         key=lambda o: (
             o.start,
             not o.free,
-            _PRICE_ORDER[o.rule.price],
+            o.rule.price == "full",
             policy.enrollment.index(o.rule),
         ),
     )

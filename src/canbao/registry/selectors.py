@@ -29,10 +29,11 @@ def follow_ups(batch_id: int) -> QuerySet[RosterFollowUp]:
     return RosterFollowUp.objects.filter(batch_id=batch_id).order_by("row")
 
 
-def residents_by_township() -> list[dict[str, Any]]:
-    """Active residents and households of each township, for the registry overview."""
+def residents_by_township(within: str = "") -> list[dict[str, Any]]:
+    """Active residents and households of each township (of the division ``within``, by code),
+    for the registry overview."""
     rows = (
-        Resident.objects.filter(status=Resident.Status.ACTIVE)
+        Resident.objects.filter(status=Resident.Status.ACTIVE, village__code__startswith=within)
         .values(township=F("village__parent__name"), code=F("village__parent__code"))
         .annotate(residents=Count("id"), households=Count("household", distinct=True))
         .order_by("code")
@@ -40,7 +41,12 @@ def residents_by_township() -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-def category_counts() -> dict[str, int]:
-    """Residents per special category, as the department rosters marked them."""
-    rows = CategoryFact.objects.values("category").annotate(n=Count("resident", distinct=True))
+def category_counts(within: str = "") -> dict[str, int]:
+    """Residents per special category (of the division ``within``, by code), as the department
+    rosters marked them."""
+    rows = (
+        CategoryFact.objects.filter(resident__village__code__startswith=within)
+        .values("category")
+        .annotate(n=Count("resident", distinct=True))
+    )
     return {row["category"]: row["n"] for row in rows.order_by("category")}

@@ -1,17 +1,19 @@
 """`canbao bills --funder FUNDER`: a department's subsidy bill for a campaign.
 
 Exit status: 0 printed (and written with --xlsx), 2 usage error (no such campaign, unknown
-funder code). Nothing is written to the database, so nothing is ever refused.
+funder code, an --xlsx path in a missing folder or already there without --force). Nothing is
+written to the database, so nothing is ever refused.
 """
 
 import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import USAGE_ERROR
+from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
 from canbao.collection.bills import Subtotal, funder_bill, write_bill_xlsx
 from canbao.errors import InputError
 from canbao.policy.codes import FUNDER_NAMES
@@ -26,7 +28,7 @@ def _line(subtotal: Subtotal) -> str:
     )
 
 
-class Command(BaseCommand):
+class Command(CanbaoCommand):
     help = (
         "部门资助账单：某资助方在本次参保缴费工作中应资助的人员与金额（按乡镇小计），"
         "已代缴金额与未缴余额。"
@@ -42,16 +44,19 @@ class Command(BaseCommand):
         )
         parser.add_argument("--campaign", type=int, help="工作编号（只有一项进行中时可省略）")
         parser.add_argument("--xlsx", type=Path, help="把账单写入这个 .xlsx 文件")
+        add_force(parser)
         parser.add_argument("--json", action="store_true", help="输出一个 JSON 对象（金额为分）")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        check_outputs(options, "xlsx")
         try:
             campaign = campaign_by_id(options["campaign"])
             bill = funder_bill(campaign, options["funder"])
         except InputError as error:
             raise CommandError(str(error), returncode=USAGE_ERROR) from None
         if options["xlsx"]:
-            write_bill_xlsx(bill, options["xlsx"])
+            with output_file(options["xlsx"], force=options["force"]) as path:
+                write_bill_xlsx(bill, path)
         if options["json"]:
             self.stdout.write(json.dumps(bill.as_json(), ensure_ascii=False))
             return

@@ -44,7 +44,8 @@ class Command(BaseCommand):
                 result = assess_campaign(campaign=campaign, username=options["user"])
                 report = result.as_json()
                 text = (
-                    f"{campaign}：核定 {result.residents} 人，新增 {result.created}、"
+                    f"{campaign}：按 {result.day.isoformat()} 缴费核定 {result.residents} 人，"
+                    f"新增 {result.created}、"
                     f"更新 {result.updated}、未变 {result.unchanged}、已缴费冻结 {result.frozen}；"
                     f"不能参保 {result.ineligible} 人，金额待公布 {result.pending} 人"
                 )

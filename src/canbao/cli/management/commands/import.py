@@ -1,7 +1,8 @@
 """`canbao import residents|roster|divisions|payments FILE`: thin over the import services.
 
 Exit status: 0 committed (or a clean dry run), 1 refused for errors (nothing written), 2 usage
-error (no such file, unknown category or funder code, bad options).
+error (no such file, unknown category or funder code, bad options, an --errors-xlsx path in a
+missing folder or already there without --force: then nothing is imported).
 """
 
 import json
@@ -10,10 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
+from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
 from canbao.collection.payment_imports import FILE_CHANNELS, import_payments
 from canbao.errors import InputError
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES
@@ -22,7 +24,7 @@ from canbao.registry.batches import ImportResult, ImportUsageError, write_errors
 from canbao.registry.services import import_residents, import_roster
 
 
-class Command(BaseCommand):
+class Command(CanbaoCommand):
     help = "导入户籍人员、部门名册或行政区划（.xlsx、.xls、UTF-8 或 GB18030 编码的 .csv）。"
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -71,8 +73,10 @@ class Command(BaseCommand):
             sub.add_argument(
                 "--errors-xlsx", type=Path, help="有错误时把错误清单写入这个 .xlsx 文件"
             )
+            add_force(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        check_outputs(options, "errors_xlsx")
         progress, close = _progress_bar()
         common: dict[str, Any] = {
             "path": options["file"],
@@ -101,7 +105,8 @@ class Command(BaseCommand):
         finally:
             close()
         if result.errors and options["errors_xlsx"]:
-            write_errors_xlsx(result.errors, options["errors_xlsx"])
+            with output_file(options["errors_xlsx"], force=options["force"]) as path:
+                write_errors_xlsx(result.errors, path)
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
         else:

@@ -8,13 +8,15 @@ Exit status: 0 done, 1 refused (nothing written: unknown key, already reversed),
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
+from canbao.cli.output import CanbaoCommand
 from canbao.collection.ledger import resident_statement
 from canbao.collection.models import Channel, Suspense
+from canbao.collection.payment_imports import payment_key
 from canbao.collection.selectors import suspense_list
 from canbao.collection.services import PaymentError, recheck_held_payments, reverse_payment
 from canbao.errors import InputError
@@ -22,7 +24,7 @@ from canbao.policy.money import yuan
 from canbao.registry.models import Resident
 
 
-class Command(BaseCommand):
+class Command(CanbaoCommand):
     help = "缴费的冲正，以及查看挂账（未能入账参保的缴费）清单。"
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -71,7 +73,7 @@ class Command(BaseCommand):
                 reversal = reverse_payment(
                     campaign=campaign,
                     channel=options["channel"],
-                    key=options["key"],
+                    key=payment_key(options["key"]),
                     reason=options["reason"],
                     username=options["user"],
                 )

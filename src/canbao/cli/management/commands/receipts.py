@@ -2,21 +2,25 @@
 
 Exit status: 0 done (a report is printed whatever it finds), 1 refused (nothing written; the
 reason is printed, in JSON as ``{"error": {code, message}}``), 2 usage error (no such campaign,
-unknown village for a report, bad options).
+unknown village for a report, bad options, an --xlsx path in a missing folder or already there
+without --force).
 """
 
 import json
+from argparse import ArgumentTypeError
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db.models import Count, Q
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
+from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
 from canbao.collection.four_match import four_match, write_four_match_xlsx
 from canbao.collection.models import Receipt, ReceiptBook
+from canbao.collection.payment_imports import RECEIPT_DIGITS_MAX, receipt_number
 from canbao.collection.receipts import (
     ReceiptError,
     book_as_json,
@@ -30,7 +34,14 @@ from canbao.errors import InputError
 from canbao.policy.money import yuan
 
 
-class Command(BaseCommand):
+def number_argument(text: str) -> int:
+    number = receipt_number(text)
+    if number is None:
+        raise ArgumentTypeError(f"收据号码须为至多{RECEIPT_DIGITS_MAX}位的正整数：{text}")
+    return number
+
+
+class Command(CanbaoCommand):
     help = (
         "收款收据：向收款人发放收据本（issue）、作废收据（void）、缴销收据本（cancel）、"
         "列出收据本（books），以及各村人、钱、票、册四相符报告（report）。"
@@ -41,10 +52,14 @@ class Command(BaseCommand):
         issue = actions.add_parser("issue", help="按号码段向村收款人发放一本收据")
         issue.add_argument("--collector", required=True, help="收款人姓名")
         issue.add_argument("--village", required=True, help="村（社区）的区划代码")
-        issue.add_argument("--from", dest="first", type=int, required=True, help="起始号码")
-        issue.add_argument("--to", dest="last", type=int, required=True, help="终止号码（含）")
+        issue.add_argument(
+            "--from", dest="first", type=number_argument, required=True, help="起始号码"
+        )
+        issue.add_argument(
+            "--to", dest="last", type=number_argument, required=True, help="终止号码（含）"
+        )
         void = actions.add_parser("void", help="作废一张未使用的收据（作废的收据留存备查）")
-        void.add_argument("number", type=int, help="收据号码")
+        void.add_argument("number", type=number_argument, help="收据号码")
         void.add_argument("--reason", required=True, help="作废原因，如“填写错误”“污损”")
         cancel = actions.add_parser(
             "cancel", help="缴销收据本：本内每个号码都已使用或作废时才可缴销"
@@ -55,12 +70,14 @@ class Command(BaseCommand):
         report = actions.add_parser("report", help="各村人、钱、票、册四相符报告")
         report.add_argument("--village", help="只报告这个村（社区）")
         report.add_argument("--xlsx", type=Path, help="同时把报告写入这个 .xlsx 文件")
+        add_force(report)
         for sub in (issue, void, cancel, books, report):
             sub.add_argument("--campaign", type=int, help="工作编号（只有一项进行中时可省略）")
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
             sub.add_argument("--user", help="操作人（默认为当前系统用户）")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        check_outputs(options, "xlsx")
         try:
             campaign = campaign_by_id(options["campaign"])
         except InputError as error:
@@ -157,7 +174,8 @@ class Command(BaseCommand):
         except InputError as error:
             raise CommandError(str(error), returncode=USAGE_ERROR) from None
         if options["xlsx"]:
-            write_four_match_xlsx(matches, options["xlsx"], f"{campaign} 人、钱、票、册四相符")
+            with output_file(options["xlsx"], force=options["force"]) as path:
+                write_four_match_xlsx(matches, path, f"{campaign} 人、钱、票、册四相符")
         report = {
             "campaign": campaign.pk,
             "villages": [match.as_json() for match in matches],

@@ -8,7 +8,8 @@
 
 Exit status: 0 done (a reconciliation that ran, balanced or not: see "balanced"; an explanation
 recorded; a day closed or already closed; credits imported), 1 refused (file errors, a closed
-day, a close while differences are unexplained; nothing written), 2 usage error.
+day, a close while differences are unexplained; nothing written), 2 usage error (also an
+--errors-xlsx path in a missing folder or already there without --force: nothing is done).
 """
 
 import json
@@ -17,11 +18,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
+from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
 from canbao.collection.closing import close_day, explain_difference, reopen_day
 from canbao.collection.reconciliation import (
     DayResult,
@@ -41,7 +43,7 @@ def iso_date(text: str) -> date:
         raise ArgumentTypeError(f"日期须为 YYYY-MM-DD：{text!r}") from None
 
 
-class Command(BaseCommand):
+class Command(CanbaoCommand):
     help = (
         "每日对账：税务明细、银行入账与本系统入账逐笔、逐行核对；差异逐项说明；账平或差异"
         "均已说明后结账。"
@@ -52,6 +54,7 @@ class Command(BaseCommand):
         parser.add_argument("--tax-file", type=Path, help="税务部门当日缴费明细")
         parser.add_argument("--bank-file", type=Path, help="银行入账合计（日期、银行、金额、笔数）")
         parser.add_argument("--errors-xlsx", type=Path, help="文件有错误时把错误清单写入此文件")
+        add_force(parser)
         actions = parser.add_subparsers(dest="action", required=False, metavar="ACTION")
         explain = actions.add_parser("explain", help="说明一项对账差异")
         explain.add_argument("difference", type=int, metavar="DIFF_ID", help="差异编号")
@@ -77,6 +80,7 @@ class Command(BaseCommand):
             )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        check_outputs(options, "errors_xlsx")
         action = options.get("action")
         try:
             if action == "explain":
@@ -122,7 +126,8 @@ class Command(BaseCommand):
                     username=options["user"],
                 )
                 if result.errors and options["errors_xlsx"]:
-                    write_errors_xlsx(result.errors, options["errors_xlsx"])
+                    with output_file(options["errors_xlsx"], force=options["force"]) as path:
+                        write_errors_xlsx(result.errors, path)
                 self._day_done(result, options)
         except ReconciliationError as error:
             if error.code in ("unknown_difference", "not_reconciled"):

@@ -2,18 +2,20 @@
 over ``canbao.collection.withholding``.
 
 Exit status: 0 done (or a clean dry run, or nothing to send), 1 refused for errors (nothing
-written), 2 usage error (no such file, unknown campaign, output file exists, bad options).
+written), 2 usage error (no such file, unknown campaign, an output path in a missing folder or
+already there without --force, bad options: then nothing is done).
 """
 
 import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
+from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
 from canbao.collection.models import WithholdingLine
 from canbao.collection.withholding import (
     BatchResult,
@@ -33,7 +35,7 @@ from canbao.registry.batches import ImportResult, ImportUsageError, write_errors
 ENCODINGS = {"utf-8": "utf-8-sig", "gb18030": "gb18030"}
 
 
-class Command(BaseCommand):
+class Command(CanbaoCommand):
     help = (
         "银行委托代扣：导入三方协议、生成代扣文件、导入银行回盘、列出失败跟进名单、"
         "生成失败重扣文件。"
@@ -54,9 +56,7 @@ class Command(BaseCommand):
             sub.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入")
             sub.add_argument("--errors-xlsx", type=Path, help="有错误时把错误清单写入此文件")
         for sub in (batch, retry):
-            sub.add_argument(
-                "--out", type=Path, required=True, help="代扣文件（.csv 或 .xlsx，不覆盖已有文件）"
-            )
+            sub.add_argument("--out", type=Path, required=True, help="代扣文件（.csv 或 .xlsx）")
             sub.add_argument(
                 "--encoding",
                 choices=sorted(ENCODINGS),
@@ -68,12 +68,14 @@ class Command(BaseCommand):
         for sub in (agreements, batch, returns, follow, retry):
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
             sub.add_argument("--user", help="操作人（默认为当前系统用户）")
+            add_force(sub)
         for sub in (batch, returns, follow, retry):
             sub.add_argument(
                 "--campaign", type=int, help="参保缴费工作编号（只有一项进行中时可省略）"
             )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        check_outputs(options, "errors_xlsx", "out", "xlsx")
         action = options["action"]
         try:
             if action == "agreements":
@@ -100,6 +102,7 @@ class Command(BaseCommand):
                     out=options["out"],
                     username=options["user"],
                     encoding=ENCODINGS[options["encoding"]],
+                    force=options["force"],
                 )
                 self._batch_done(done, options)
             else:
@@ -117,7 +120,8 @@ class Command(BaseCommand):
         self, result: ImportResult, extra: dict[str, Any], options: dict[str, Any]
     ) -> None:
         if result.errors and options["errors_xlsx"]:
-            write_errors_xlsx(result.errors, options["errors_xlsx"])
+            with output_file(options["errors_xlsx"], force=options["force"]) as path:
+                write_errors_xlsx(result.errors, path)
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json() | extra, ensure_ascii=False))
         else:
@@ -147,7 +151,8 @@ class Command(BaseCommand):
     def _followup(self, campaign: Campaign, options: dict[str, Any]) -> None:
         rows = followup(campaign=campaign, township=options["township"])
         if options["xlsx"]:
-            write_followup_xlsx(rows, options["xlsx"])
+            with output_file(options["xlsx"], force=options["force"]) as path:
+                write_followup_xlsx(rows, path)
         if options["json"]:
             counts: dict[str, dict[str, int]] = {}
             for row in rows:
