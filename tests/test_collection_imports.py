@@ -16,11 +16,12 @@ from django.utils import timezone
 
 from canbao.campaigns.models import Assessment, Campaign
 from canbao.campaigns.services import assess_campaign, open_campaign
+from canbao.collection.ledger import check_ledger
 from canbao.collection.models import Enrollment, Payment, Receipt, Suspense
 from canbao.collection.payment_imports import import_payments
 from canbao.collection.payment_values import parse_yuan
+from canbao.collection.posting import apply_payments
 from canbao.collection.receipts import issue_receipt_book
-from canbao.collection.services import apply_payments
 from canbao.demo.synthetic import generate_county
 from canbao.registry.batches import ImportUsageError
 from canbao.registry.models import ImportBatch
@@ -347,7 +348,7 @@ def test_money_in_the_files_equals_money_recorded_under_every_fault(
                 ("2019-11-20", "T1", "张建国", ZHANG, "250", "", ""),  # enrolled
                 ("2019-11-20", "T2", "李秀英", LI, "200", "", ""),  # partial
                 ("2019-11-20", "T3", "无名氏", STRANGER, "250", "", ""),  # unknown
-                ("2019-11-20", "T4", "孙八", SUN, "300", "", ""),  # excess
+                ("2019-11-20", "T4", "孙八", SUN, "300", "", ""),  # enrolled, 50 excess
                 ("2020-03-01", "T5", "王五", WANG, "250", "", ""),  # owes nothing
             ),
         ),
@@ -394,12 +395,11 @@ def test_money_in_the_files_equals_money_recorded_under_every_fault(
             money_in[f"{channel}:{key}"] = fen
     assert sum(money_in.values()) == 25000 + 20000 + 25000 + 30000 + 25000 + 5000 + 25000 * 3
     assert recorded_fen() == sum(money_in.values())
-    held = Suspense.objects.filter(resolved_at__isnull=True).aggregate(
-        fen=Sum("payment__amount_fen")
-    )["fen"]
+    held = Suspense.objects.filter(resolved_at__isnull=True).aggregate(fen=Sum("amount_fen"))["fen"]
     enrolled = Enrollment.objects.aggregate(fen=Sum("paid_fen"))["fen"]
     assert held + enrolled == recorded_fen()
-    assert Enrollment.objects.count() == 3  # 张建国, 李秀英, 王五
+    assert check_ledger(campaign).balanced
+    assert Enrollment.objects.count() == 4  # 张建国, 李秀英, 孙八, 王五
 
 
 # --- the commands -----------------------------------------------------------------------------
@@ -478,9 +478,9 @@ def derived_state() -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]], set[int
         )
     )
     held = set(
-        Suspense.objects.filter(
-            resolved_at__isnull=True, payment__resident__isnull=False
-        ).values_list("payment__key", "reason", "message")
+        Suspense.objects.filter(resolved_at__isnull=True, resident__isnull=False).values_list(
+            "resident_id", "reason", "amount_fen", "message"
+        )
     )
     frozen = set(Assessment.objects.filter(frozen_at__isnull=False).values_list("pk", flat=True))
     return enrollments, held, frozen
@@ -537,7 +537,7 @@ def test_a_county_file_is_settled_as_one_resident_at_a_time_would_settle_it(
     imported = derived_state()
     enrollments, held, frozen = imported
     assert len(enrollments) > 600 and len({e[-1] for e in enrollments}) >= 2
-    assert {reason for _, reason, _ in held} >= {
+    assert {reason for _, reason, _, _ in held} >= {
         "partial",
         "excess",
         "outside_window",
@@ -546,7 +546,7 @@ def test_a_county_file_is_settled_as_one_resident_at_a_time_would_settle_it(
     assert len(frozen) > len(enrollments)
 
     # The same payments settled again from nothing, one resident at a time.
-    Suspense.objects.filter(payment__resident__isnull=False).delete()
+    Suspense.objects.filter(resident__isnull=False).delete()
     Enrollment.objects.all().delete()
     Assessment.objects.update(frozen_at=None)
     payers = Payment.objects.filter(resident__isnull=False).values_list("resident_id", flat=True)
@@ -554,6 +554,7 @@ def test_a_county_file_is_settled_as_one_resident_at_a_time_would_settle_it(
         campaign=campaign, resident_ids=list(payers), now=timezone.now(), username="test"
     )
     assert derived_state() == imported
+    assert check_ledger(campaign).balanced
 
 
 def test_a_bad_key_after_good_rows_with_the_same_date_and_amount_is_still_refused(

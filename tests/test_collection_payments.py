@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from canbao.campaigns.models import Assessment, Campaign
@@ -93,9 +93,18 @@ def pay(
 
 def open_suspense(id_number: str = ZHANG) -> list[tuple[str, str]]:
     return list(
-        Suspense.objects.filter(payment__id_number=id_number, resolved_at__isnull=True)
+        Suspense.objects.filter(
+            Q(resident__id_number=id_number) | Q(payment__id_number=id_number),
+            resolved_at__isnull=True,
+        )
         .order_by("pk")
         .values_list("reason", "message")
+    )
+
+
+def held_fen() -> int:
+    return int(
+        Suspense.objects.filter(resolved_at__isnull=True).aggregate(t=Sum("amount_fen"))["t"] or 0
     )
 
 
@@ -130,17 +139,17 @@ def test_it_holds_a_partial_payment_and_enrolls_when_the_rest_arrives(
     outcome = pay(campaign, "B001", 5000, paid_on="2019-12-02", channel="bank")
     assert (outcome.enrolled, outcome.resolved) == (1, 1)
     assert open_suspense() == []
-    held = Suspense.objects.get(payment__key="T001")
-    assert held.resolved_at is not None and held.resolution == "已缴足，2019-12-02缴清参保"
+    held = Suspense.objects.get(resident__id_number=ZHANG)
+    assert (held.amount_fen, held.resolution) == (20000, "已缴足，2019-12-02缴清参保")
     enrollment = Enrollment.objects.get()
     assert (enrollment.paid_fen, enrollment.enrolled_on) == (25000, day("2019-12-02"))
 
 
-def test_it_holds_an_overpayment_as_excess_and_does_not_enroll(campaign: Campaign) -> None:
+def test_an_overpayment_enrolls_and_only_the_overshoot_is_held(campaign: Campaign) -> None:
     pay(campaign, "T001", 30000)
-    assert open_suspense() == [("excess", "已缴300元，应缴250元，多缴50元")]
-    assert not Enrollment.objects.exists()
-    assert recorded_fen() == 30000
+    assert open_suspense() == [("excess", "2019-11-20已缴足250元，共缴300元，多缴50元")]
+    assert Enrollment.objects.get().paid_fen == 25000
+    assert held_fen() == 5000 and recorded_fen() == 30000
 
 
 def test_a_second_full_payment_is_excess_and_the_first_keeps_the_enrollment(
@@ -149,7 +158,7 @@ def test_a_second_full_payment_is_excess_and_the_first_keeps_the_enrollment(
     pay(campaign, "T001", 25000)
     pay(campaign, "B009", 25000, paid_on="2019-11-21", channel="bank")
     assert Enrollment.objects.get().enrolled_on == day("2019-11-20")
-    assert open_suspense() == [("excess", "已于2019-11-20缴足250元，本笔250元为多缴")]
+    assert open_suspense() == [("excess", "2019-11-20已缴足250元，共缴500元，多缴250元")]
 
 
 def test_it_keeps_the_money_of_an_unknown_person_in_suspense(campaign: Campaign) -> None:
@@ -233,14 +242,12 @@ def test_a_dibao_resident_pays_half_and_the_department_share_is_checked(
     pay(campaign, "MA-2", 12500, QIAN, "钱七", "2019-11-30", "proxy", "medical_assistance")
     assert Enrollment.objects.get().paid_fen == 25000
     pay(campaign, "MA-3", 100, QIAN, "钱七", "2019-11-30", "proxy", "medical_assistance")
-    assert open_suspense(QIAN) == [
-        ("excess", "医疗救助资金应代缴125元，此前已代缴125元，本笔1元超出")
-    ]
+    assert open_suspense(QIAN) == [("excess", "医疗救助资金应代缴125元，多代缴1元")]
 
 
 def test_a_person_payment_for_a_fully_subsidised_resident_is_excess(campaign: Campaign) -> None:
     pay(campaign, "T007", 25000, WANG, "王五")
-    assert open_suspense(WANG) == [("excess", "已缴250元，应缴0元，多缴250元")]
+    assert open_suspense(WANG) == [("excess", "此人个人应缴0元，本人所缴250元为多缴")]
 
 
 def test_the_same_key_again_changes_nothing_even_in_another_call(campaign: Campaign) -> None:
@@ -304,8 +311,8 @@ def test_a_reversal_withdraws_the_enrollment_and_keeps_the_totals_to_the_fen(
 def test_reversing_a_wrong_amount_and_paying_again_enrolls(campaign: Campaign) -> None:
     pay(campaign, "T001", 30000)
     reverse_payment(campaign=campaign, channel="tax", key="T001", reason="金额录错")
-    held = Suspense.objects.get(payment__key="T001")
-    assert (held.reason, held.resolution) == ("excess", "该笔缴费已冲正：金额录错")
+    held = Suspense.objects.get(resident__id_number=ZHANG)
+    assert (held.reason, held.resolution) == ("excess", "缴费已全部冲正，不再挂账")
     pay(campaign, "T002", 25000, paid_on="2019-11-22")
     assert Enrollment.objects.get().enrolled_on == day("2019-11-22")
     assert recorded_fen() == 25000

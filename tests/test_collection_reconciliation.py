@@ -13,17 +13,17 @@ from django.core.management.base import CommandError
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.services import assess_campaign, open_campaign
+from canbao.collection.closing import close_day, explain_difference, reopen_day
+from canbao.collection.ledger import check_ledger
 from canbao.collection.models import BankCredit, Difference, ReconciliationDay
 from canbao.collection.payment_imports import import_payments
 from canbao.collection.reconciliation import (
     DayResult,
     ReconciliationError,
-    close_day,
-    explain_difference,
     import_bank_credits,
     reconcile_day,
 )
-from canbao.collection.services import reverse_payment
+from canbao.collection.services import PaymentError, reverse_payment
 from canbao.idnumber import make
 from canbao.regions.models import Division
 from canbao.registry.models import AuditEntry
@@ -276,6 +276,61 @@ def test_a_closed_day_is_not_reopened_by_a_later_run(campaign: Campaign, tmp_pat
     assert "不再重新对账" in later.message
     record = ReconciliationDay.objects.get()
     assert (record.status, record.tax_count) == ("closed", 3)
+
+
+def closed(campaign: Campaign, tmp_path: Path) -> None:
+    tax = tax_file(tmp_path / "tax.csv", RECORDED)
+    bank = credits(tmp_path / "credits.csv", (ABC, "360.00", 2), (RCC, "180.00", 1))
+    reconcile_day(campaign=campaign, day=DAY, tax_file=tax, bank_file=bank, username="t")
+    assert not close_day(campaign=campaign, day=DAY, username="科长").refused
+
+
+def test_a_payment_dated_a_closed_day_is_refused_naming_the_way_to_reopen(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    closed(campaign, tmp_path)
+    late = [["2017-10-30", "T004", "陆春花", LU, "180.00", RCC]]
+    path = csv_file(tmp_path / "late.csv", late, TAX_HEADER, title=None)
+    result = import_payments(path=path, campaign=campaign, channel="tax", username="t")
+    (error,) = result.errors
+    assert (error.row, error.code) == (2, "day_closed")
+    assert "reconcile reopen --date 2017-10-30" in error.message
+    assert check_ledger(campaign).balanced
+    # The same file again after the day is reopened, with a reason: recorded.
+    reopened = reopen_day(campaign=campaign, day=DAY, reason="税务补传一笔", username="科长")
+    assert reopened.status == "open"
+    audit = AuditEntry.objects.get(action="reopen_day")
+    assert (audit.details["reason"], audit.details["closed_by"]) == ("税务补传一笔", "科长")
+    again = import_payments(path=path, campaign=campaign, channel="tax", username="t")
+    assert again.errors == [] and again.created == 1
+
+
+def test_a_reversal_of_a_closed_day_s_payment_is_refused(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    closed(campaign, tmp_path)
+    with pytest.raises(PaymentError) as refused:
+        reverse_payment(campaign=campaign, channel="tax", key="T001", reason="退费")
+    assert refused.value.code == "day_closed"
+    assert check_ledger(campaign).balanced
+
+
+def test_check_ledger_names_a_closed_day_that_no_longer_agrees(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    closed(campaign, tmp_path)
+    ReconciliationDay.objects.update(recorded_fen=1)  # tampered behind the services' back
+    check = check_ledger(campaign)
+    assert not check.balanced
+    assert check.closed_days == [
+        {
+            "day": "2017-10-30",
+            "closed_fen": 1,
+            "closed_count": 3,
+            "ledger_fen": 54000,
+            "ledger_count": 3,
+        }
+    ]
 
 
 def test_close_is_refused_when_payments_of_the_day_changed_since_the_run(

@@ -19,6 +19,7 @@ import xlsxwriter
 from django.db import connection
 
 from canbao.campaigns.models import Assessment, AssessmentShare, Campaign
+from canbao.collection.ledger import FUNDER_PAID_SQL, position_params
 from canbao.collection.models import Channel, Enrollment, Payment
 from canbao.errors import InputError
 from canbao.policy.codes import FUNDER_NAMES
@@ -133,11 +134,7 @@ WITH owed AS (
     FROM {share} s JOIN {assessment} a ON a.id = s.assessment_id
     WHERE a.campaign_id = %(campaign)s AND s.funder = %(funder)s
 ), received AS (
-    SELECT resident_id, SUM(amount_fen) AS fen
-    FROM {payment}
-    WHERE campaign_id = %(campaign)s AND channel = %(proxy)s AND funder = %(funder)s
-      AND resident_id IS NOT NULL
-    GROUP BY resident_id
+    SELECT resident_id, fen FROM ({funder_paid}) f WHERE f.funder = %(funder)s
 ), people AS (
     SELECT resident_id FROM owed UNION SELECT resident_id FROM received
 )
@@ -180,11 +177,12 @@ def funder_bill(campaign: Campaign, funder: str) -> Bill:
         "resident": _table(Resident),
         "division": _table(Division),
         "enrollment": _table(Enrollment),
+        "funder_paid": FUNDER_PAID_SQL,
     }
     params: dict[str, Any] = {
         "campaign": campaign.pk,
         "funder": funder,
-        "proxy": Channel.PROXY.value,
+        **position_params(campaign),
     }
     townships: dict[str, Subtotal] = {}
     with connection.cursor() as cursor:

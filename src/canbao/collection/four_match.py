@@ -26,6 +26,7 @@ import xlsxwriter
 from django.db import connection
 
 from canbao.campaigns.models import Assessment, Campaign
+from canbao.collection.ledger import POSITIONS_SQL, position_params
 from canbao.collection.models import Channel, Enrollment, Payment, Receipt, ReceiptBook
 from canbao.collection.receipts import receipt_label
 from canbao.divisions import DivisionCodeError, is_within, normalize_code
@@ -134,28 +135,16 @@ def _table(model: Any) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+# Everyone with money or an enrollment in the campaign, from the ledger's positions.
 _PEOPLE_SQL = """
-WITH paid AS (
-    SELECT resident_id,
-           SUM(CASE WHEN channel <> %(proxy)s THEN amount_fen ELSE 0 END) AS personal_fen,
-           SUM(CASE WHEN channel = %(proxy)s THEN amount_fen ELSE 0 END) AS proxy_fen
-    FROM {payment} WHERE campaign_id = %(campaign)s AND resident_id IS NOT NULL
-    GROUP BY resident_id
-), people AS (
-    SELECT resident_id FROM paid
-    UNION
-    SELECT resident_id FROM {enrollment} WHERE campaign_id = %(campaign)s
-)
 SELECT r.name, r.id_number, d.code,
-       e.id IS NOT NULL, COALESCE(p.personal_fen, 0), COALESCE(p.proxy_fen, 0),
+       p.enrolled, p.person_fen, p.proxy_fen,
        a.id IS NOT NULL, a.eligible, a.refusal, a.payable_fen, a.subsidy_fen, a.pending
-FROM people x
-JOIN {resident} r ON r.id = x.resident_id
+FROM ({positions}) p
+JOIN {resident} r ON r.id = p.resident_id
 JOIN {division} d ON d.id = r.village_id
-LEFT JOIN paid p ON p.resident_id = r.id
-LEFT JOIN {enrollment} e ON e.campaign_id = %(campaign)s AND e.resident_id = r.id
 LEFT JOIN {assessment} a ON a.campaign_id = %(campaign)s AND a.resident_id = r.id
-WHERE d.code LIKE %(codes)s
+WHERE d.code LIKE %(codes)s AND (p.received_fen <> 0 OR p.enrolled)
 ORDER BY d.code, r.id_number
 """
 
@@ -211,12 +200,13 @@ def four_match(campaign: Campaign, village_code: str | None = None) -> list[Vill
         "assessment": _table(Assessment),
         "receipt": _table(Receipt),
         "book": _table(ReceiptBook),
+        "positions": POSITIONS_SQL,
     }
     params: dict[str, Any] = {
         "campaign": campaign.pk,
         "codes": prefix if asked is not None else f"{prefix}%",
-        "proxy": Channel.PROXY.value,
         "cash": Channel.CASH.value,
+        **position_params(campaign),
     }
     villages: dict[str, VillageMatch] = {}
     divisions: dict[str, Division] = {}

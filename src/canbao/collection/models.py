@@ -160,7 +160,13 @@ class Enrollment(models.Model):
 
 
 class Suspense(models.Model):
-    """A payment that could not be applied, held with its reason until someone resolves it."""
+    """Money held until someone resolves it: an amount, its reason and whose it is.
+
+    A known resident's holds are derived by the settlement rule from all their live payments
+    (``payment`` is empty: the amount may span several payments). A payment whose person the
+    registry does not know (or knows under another name) is held on its own (``resident`` is
+    empty, ``payment`` names it) until it is reversed.
+    """
 
     class Reason(models.TextChoices):
         UNKNOWN_PERSON = "unknown_person", "查无此人"
@@ -171,8 +177,17 @@ class Suspense(models.Model):
         PENDING_AMOUNT = "pending_amount", "应缴金额尚未公布"
         NOT_ASSESSED = "not_assessed", "尚未核定"
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="suspense")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="suspense", db_index=False
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="suspense"
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="suspense"
+    )
     reason = models.CharField("原因", max_length=20, choices=Reason.choices)
+    amount_fen = models.BigIntegerField("挂账金额（分）")
     message = models.CharField("说明", max_length=300)
     created_at = models.DateTimeField("挂账时间")
     resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
@@ -182,10 +197,21 @@ class Suspense(models.Model):
     class Meta:
         verbose_name = "挂账"
         verbose_name_plural = "挂账"
-        indexes = [models.Index(fields=["reason", "resolved_at"], name="suspense_open")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="suspense_positive"),
+            models.CheckConstraint(
+                condition=models.Q(resident__isnull=False) | models.Q(payment__isnull=False),
+                name="suspense_names_whose",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "resolved_at"], name="suspense_open"),
+            models.Index(fields=["campaign", "resident"], name="suspense_resident"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.payment_id} {self.get_reason_display()}"
+        whose = self.resident_id or self.payment_id
+        return f"{whose} {self.get_reason_display()} {self.amount_fen}"
 
 
 class WithholdingAgreement(models.Model):
@@ -295,6 +321,11 @@ class BankCredit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.bank} {self.amount_fen}"
+
+
+# The channel a day's reconciliation counts (the tax bureau's detail): once a day is closed, no
+# payment of it is recorded or reversed until the day is reopened, with a reason.
+RECONCILED_CHANNEL = Channel.TAX
 
 
 class ReconciliationDay(models.Model):

@@ -13,7 +13,8 @@ account (待报解账户).
 The day's figures are kept on ``ReconciliationDay``, the differences as ``Difference`` rows. A
 later run for an open day replaces its unexplained differences; an explained difference is kept
 when it still occurs with the same amounts. A day is closed only when every difference is
-explained (a balanced day has none); a closed day is never reopened by a later run.
+explained (a balanced day has none); a closed day is never reopened by a later run (closing and
+reopening: ``canbao.collection.closing``).
 
 Amounts: ``expected_fen`` is the reference side, ``actual_fen`` the side checked against it --
 for lines, tax (expected) against Canbao (actual); for bank totals, the bank's credit (expected)
@@ -35,7 +36,14 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from canbao.campaigns.models import Campaign
-from canbao.collection.models import BankCredit, Channel, Difference, Payment, ReconciliationDay
+from canbao.collection.models import (
+    RECONCILED_CHANNEL,
+    BankCredit,
+    Channel,
+    Difference,
+    Payment,
+    ReconciliationDay,
+)
 from canbao.collection.payment_imports import COLUMNS, parse_fen, parse_yuan, payment_row_check
 from canbao.errors import InputError
 from canbao.policy.money import yuan
@@ -64,10 +72,10 @@ __all__ = [
     "DayResult",
     "DifferenceView",
     "ReconciliationError",
-    "close_day",
-    "explain_difference",
+    "figures",
     "import_bank_credits",
     "reconcile_day",
+    "recorded_for_day",
 ]
 
 NO_BANK = "（未填银行）"
@@ -386,12 +394,12 @@ def _read_tax(path: Path, day: date) -> tuple[list[_TaxLine], int, list[RowError
     return lines, other_days, sorted(errors)
 
 
-def _recorded(campaign: Campaign, day: date) -> dict[str, tuple[int, int]]:
+def recorded_for_day(campaign: Campaign, day: date) -> dict[str, tuple[int, int]]:
     """Tax-channel payments recorded for ``day``: key -> (amount net of its reversals, pk)."""
     payments = {
         pk: (key, amount)
         for pk, key, amount in Payment.objects.filter(
-            campaign=campaign, channel=Channel.TAX, paid_on=day, reverses__isnull=True
+            campaign=campaign, channel=RECONCILED_CHANNEL, paid_on=day, reverses__isnull=True
         ).values_list("pk", "key", "amount_fen")
     }
     reversed_fen: dict[int, int] = defaultdict(int)
@@ -520,7 +528,7 @@ def _views(day: ReconciliationDay) -> list[DifferenceView]:
     return [DifferenceView.of(d) for d in rows]
 
 
-def _figures(result: DayResult, day: ReconciliationDay) -> DayResult:
+def figures(result: DayResult, day: ReconciliationDay) -> DayResult:
     result.status = day.status
     result.tax_fen, result.tax_count = day.tax_fen, day.tax_count
     result.bank_fen = day.bank_fen
@@ -559,7 +567,7 @@ def reconcile_day(
             )
         ]
         result.message = result.errors[0].message
-        return _figures(result, existing)
+        return figures(result, existing)
     lines, result.other_day_lines, errors = _read_tax(tax_file, day)
     if errors:
         result.refused, result.errors = True, errors
@@ -573,7 +581,7 @@ def reconcile_day(
             result.message = f"银行入账文件有{len(imported.errors)}处错误，未导入、未对账。"
             return result
     with transaction.atomic():
-        recorded = _recorded(campaign, day)
+        recorded = recorded_for_day(campaign, day)
         found = _compare(campaign, day, lines, recorded) + _compare_banks(campaign, day, lines)
         record, _ = ReconciliationDay.objects.select_for_update().get_or_create(
             campaign=campaign, day=day
@@ -636,7 +644,7 @@ def reconcile_day(
                 "kept_explained": len(kept),
             },
         )
-    _figures(result, record)
+    figures(result, record)
     if result.balanced:
         result.message = (
             f"{day.isoformat()}已对平：税务明细{record.tax_count}笔{yuan(record.tax_fen)}元，"
@@ -649,131 +657,4 @@ def reconcile_day(
             f"{day.isoformat()}未对平：差异{len(result.differences)}项，其中{open_count}项"
             "未说明；逐项说明后方可结账。"
         )
-    return result
-
-
-def explain_difference(
-    *,
-    difference_id: int,
-    reason: str,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
-    now: datetime | None = None,
-) -> DifferenceView:
-    """Record why a difference exists (e.g. "税务次日补传", "银行手续费"); the day must be open."""
-    reason = reason.strip()
-    if not reason:
-        raise ReconciliationError("reason_required", "请写明差异原因。")
-    if len(reason) > 300:
-        raise ReconciliationError("reason_long", "差异原因不能超过300个字。")
-    who = acting_username(actor, username)
-    with transaction.atomic():
-        difference = (
-            Difference.objects.select_for_update().select_related("day").filter(pk=difference_id)
-        ).first()
-        if difference is None:
-            raise ReconciliationError(
-                "unknown_difference", f"没有编号为{difference_id}的对账差异。"
-            )
-        if difference.day.status == ReconciliationDay.Status.CLOSED:
-            raise ReconciliationError(
-                "day_closed", f"{difference.day.day.isoformat()}已结账，差异说明不能再修改。"
-            )
-        difference.explanation = reason
-        difference.explained_by = who
-        difference.explained_at = now or timezone.now()
-        difference.save(update_fields=["explanation", "explained_by", "explained_at"])
-        record_audit(
-            action="explain_difference",
-            actor=actor,
-            username=who,
-            details={
-                "difference": difference.pk,
-                "day": difference.day.day.isoformat(),
-                "kind": difference.kind,
-                "key": difference.key,
-                "reason": reason,
-            },
-        )
-    return DifferenceView.of(difference)
-
-
-def close_day(
-    *,
-    campaign: Campaign,
-    day: date,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
-    now: datetime | None = None,
-) -> DayResult:
-    """Close a reconciled day: refused (``refused``, the unexplained differences listed) while a
-    difference is unexplained, or when the tax payments recorded for the day changed since it
-    was reconciled. Closing a closed day changes nothing and says so."""
-    who = acting_username(actor, username)
-    now = now or timezone.now()
-    result = DayResult(campaign=campaign.pk, day=day)
-    with transaction.atomic():
-        record = (
-            ReconciliationDay.objects.select_for_update().filter(campaign=campaign, day=day).first()
-        )
-        if record is None:
-            raise ReconciliationError(
-                "not_reconciled", f"{day.isoformat()}尚未对账：请先运行对账，再结账。"
-            )
-        _figures(result, record)
-        if record.status == ReconciliationDay.Status.CLOSED:
-            result.message = (
-                f"{day.isoformat()}已于{timezone.localtime(record.closed_at or now):%Y-%m-%d %H:%M}"
-                f"由{record.closed_by}结账，本次未作改动。"
-            )
-            return result
-        recorded = _recorded(campaign, day)
-        now_fen, now_count = sum(a for a, _ in recorded.values()), len(recorded)
-        if (now_fen, now_count) != (record.recorded_fen, record.recorded_count):
-            result.refused = True
-            result.errors = [
-                RowError(
-                    0,
-                    "",
-                    "stale",
-                    f"对账后本系统当日税务入账已变动（对账时{record.recorded_count}笔"
-                    f"{yuan(record.recorded_fen)}元，现在{now_count}笔{yuan(now_fen)}元）："
-                    "请重新对账后再结账。",
-                )
-            ]
-            result.message = result.errors[0].message
-            return result
-        unexplained = result.unexplained
-        if unexplained:
-            result.refused = True
-            result.errors = [
-                RowError(0, "", "unexplained", f"差异{d.id}（{d.label} {d.key}）未说明：{d.detail}")
-                for d in unexplained
-            ]
-            result.message = (
-                f"{day.isoformat()}还有{len(unexplained)}项差异未说明，不能结账；"
-                "请逐项说明（reconcile explain 差异编号 --reason 原因）。"
-            )
-            return result
-        record.status = ReconciliationDay.Status.CLOSED
-        record.closed_at = now
-        record.closed_by = who
-        record.save(update_fields=["status", "closed_at", "closed_by"])
-        record_audit(
-            action="close_day",
-            actor=actor,
-            username=who,
-            details={
-                "campaign": campaign.pk,
-                "day": day.isoformat(),
-                "differences": len(result.differences),
-                "recorded_fen": record.recorded_fen,
-            },
-        )
-    result.status = record.status
-    result.message = (
-        f"{day.isoformat()}已结账"
-        + (f"（{len(result.differences)}项差异均已说明）" if result.differences else "（账平）")
-        + "。"
-    )
     return result

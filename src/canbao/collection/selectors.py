@@ -9,6 +9,7 @@ from typing import Any, Literal
 from django.db.models import Count, Q, QuerySet, Sum
 
 from canbao.campaigns.models import Campaign
+from canbao.collection.ledger import check_ledger
 from canbao.collection.models import Enrollment, Payment, Suspense
 from canbao.regions.models import Division
 
@@ -22,34 +23,41 @@ def suspense_list(
     reason: str | None = None,
     within: Division | None = None,
 ) -> list[dict[str, Any]]:
-    """Held payments, oldest first: the reason, the payment as the channel reported it, and the
-    resident's village when the person is known."""
-    rows: QuerySet[Suspense] = Suspense.objects.filter(payment__campaign=campaign)
+    """Held amounts, oldest first: the reason, the amount, whose it is (the resident, or for an
+    unknown person the payment as the channel reported it) and the resident's village."""
+    rows: QuerySet[Suspense] = Suspense.objects.filter(campaign=campaign)
     if open_only:
         rows = rows.filter(resolved_at__isnull=True)
     if reason:
         rows = rows.filter(reason=reason)
     if within is not None:
-        rows = rows.filter(payment__resident__village__code__startswith=within.code)
+        rows = rows.filter(resident__village__code__startswith=within.code)
     result = []
-    for item in rows.select_related("payment__resident__village").order_by("created_at", "pk"):
-        payment = item.payment
-        resident = payment.resident
+    for item in rows.select_related("resident__village", "payment").order_by("created_at", "pk"):
+        resident, payment = item.resident, item.payment
+        # An unknown person's hold names the payment; a resident's, the resident.
+        whose: Any = resident if resident is not None else payment
         result.append(
             {
                 "id": item.pk,
                 "reason": item.reason,
                 "reason_label": item.get_reason_display(),
                 "message": item.message,
-                "channel": payment.channel,
-                "key": payment.key,
-                "paid_on": payment.paid_on.isoformat(),
-                "amount_fen": payment.amount_fen,
-                "id_number": payment.id_number,
-                "name": payment.name,
-                "funder": payment.funder,
-                "village": resident.village.code if resident is not None else None,
-                "village_name": resident.village.name if resident is not None else None,
+                "amount_fen": item.amount_fen,
+                "resident": item.resident_id,
+                "id_number": whose.id_number,
+                "name": whose.name,
+                "village": resident.village.code if resident else None,
+                "village_name": resident.village.name if resident else None,
+                "payment": None
+                if payment is None
+                else {
+                    "channel": payment.channel,
+                    "key": payment.key,
+                    "paid_on": payment.paid_on.isoformat(),
+                    "amount_fen": payment.amount_fen,
+                    "funder": payment.funder,
+                },
                 "created_at": item.created_at.isoformat(),
                 "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
                 "resolution": item.resolution,
@@ -112,18 +120,15 @@ def money_totals(
 
 
 def money_summary(*, campaign: Campaign) -> dict[str, int]:
-    """The campaign's money in one line: recorded net, enrolled, held in open suspense."""
-    net = Payment.objects.filter(campaign=campaign).aggregate(fen=Sum("amount_fen"))["fen"]
-    enrolled = Enrollment.objects.filter(campaign=campaign).aggregate(
-        count=Count("pk"), fen=Sum("paid_fen")
-    )
-    held = Suspense.objects.filter(payment__campaign=campaign, resolved_at__isnull=True).aggregate(
-        count=Count("pk"), fen=Sum("payment__amount_fen")
-    )
+    """The campaign's money in one line, from the ledger: received, reversed, net, enrolled (count
+    and fen) and held (open holds and fen)."""
+    check = check_ledger(campaign)
     return {
-        "net_fen": int(net or 0),
-        "enrolled": int(enrolled["count"] or 0),
-        "enrolled_fen": int(enrolled["fen"] or 0),
-        "suspense": int(held["count"] or 0),
-        "suspense_fen": int(held["fen"] or 0),
+        "received_fen": check.received_fen,
+        "reversed_fen": check.reversed_fen,
+        "net_fen": check.received_fen - check.reversed_fen,
+        "enrolled": Enrollment.objects.filter(campaign=campaign).count(),
+        "enrolled_fen": check.enrolled_fen,
+        "suspense": Suspense.objects.filter(campaign=campaign, resolved_at__isnull=True).count(),
+        "suspense_fen": check.held_fen,
     }

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from canbao import idnumber
 from canbao.campaigns.models import Campaign
+from canbao.collection.ledger import person_paid_sql, position_params
 from canbao.collection.models import (
     Channel,
     Enrollment,
@@ -41,7 +42,6 @@ from canbao.collection.models import (
 )
 from canbao.collection.payment_imports import parse_fen, parse_yuan
 from canbao.collection.services import (
-    PERSON_CHANNELS,
     PaymentError,
     PaymentRow,
     RecordOutcome,
@@ -465,12 +465,8 @@ class BatchResult:
 
 
 # The amount still owed: the assessment's payable less what the resident has already paid in
-# person (tax, bank, cash, withholding; net of reversals) in this campaign: the payments engine
-# adds person payments up against the payable amount. A line is made only when it is above zero.
-_PERSON_CHANNELS_SQL = ", ".join(f"'{c}'" for c in sorted(PERSON_CHANNELS))
-_OWED = f"""(a.payable_fen - COALESCE((SELECT SUM(p.amount_fen) FROM collection_payment p
-            WHERE p.campaign_id = a.campaign_id AND p.resident_id = r.id
-              AND p.channel IN ({_PERSON_CHANNELS_SQL})), 0))"""
+# person (the ledger's position). A line is made only when it is above zero.
+_OWED = f"(a.payable_fen - {person_paid_sql('r.id')})"
 
 # Conditions every line (first round or retry) meets: the resident is active, eligible, owes
 # something, is not enrolled, was never successfully debited in this campaign, and has no line
@@ -587,6 +583,7 @@ def _make_batch(
     params: dict[str, Any] = {
         "campaign": campaign.pk,
         "true": True,
+        **position_params(campaign),
     }
     what = "重扣批次" if retry else "代扣批次"
     tmp = out.with_name(f".{out.name}.part")

@@ -426,7 +426,7 @@ class SeasonDemo:
             first = items[0]
             self.say(
                 f"{reason_label(reason)} {len(items)} 笔 "
-                f"{yuan(sum(i['amount_fen'] for i in items))} 元，如 {first['paid_on']} "
+                f"{yuan(sum(i['amount_fen'] for i in items))} 元，如 "
                 f"{first['name']}（{first['id_number']}）{yuan(first['amount_fen'])} 元："
                 f"{first['message']}"
             )

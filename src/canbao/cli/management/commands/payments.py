@@ -1,8 +1,8 @@
-"""`canbao payments reverse KEY --channel C --reason TEXT`, `canbao payments suspense` and
-`canbao payments recheck`.
+"""`canbao payments reverse KEY --channel C --reason TEXT`, `canbao payments suspense`,
+`canbao payments recheck` and `canbao payments position ID`.
 
 Exit status: 0 done, 1 refused (nothing written: unknown key, already reversed), 2 usage error
-(no such campaign, bad options).
+(no such campaign, bad options, no resident with that ID number).
 """
 
 import json
@@ -10,15 +10,18 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.cli.output import CanbaoCommand
+from canbao.collection.ledger import resident_statement
 from canbao.collection.models import Channel, Suspense
 from canbao.collection.payment_values import payment_key
 from canbao.collection.selectors import suspense_list
 from canbao.collection.services import PaymentError, recheck_held_payments, reverse_payment
 from canbao.errors import InputError
 from canbao.policy.money import yuan
+from canbao.registry.models import Resident
 
 
 class Command(CanbaoCommand):
@@ -50,7 +53,11 @@ class Command(CanbaoCommand):
             "recheck", help="核定或登记库更新后，重新核对挂账缴费（能入账的即参保）"
         )
         recheck.add_argument("--user", help="操作人（默认为当前系统用户）")
-        for sub in (reverse, suspense, recheck):
+        position = actions.add_parser(
+            "position", help="一个人的账：应缴、已缴（本人、各资助方）、参保入账、挂账、冲正"
+        )
+        position.add_argument("id_number", metavar="ID", help="证件号码")
+        for sub in (reverse, suspense, recheck, position):
             sub.add_argument(
                 "--campaign", type=int, help="参保缴费工作编号（默认为唯一进行中的那一项）"
             )
@@ -98,6 +105,9 @@ class Command(CanbaoCommand):
             else:
                 self.stdout.write(str(done["message"]))
             return
+        if options["action"] == "position":
+            self._position(campaign, options["id_number"], as_json=options["json"])
+            return
         if options["action"] == "recheck":
             applied = recheck_held_payments(campaign=campaign, username=options["user"])
             result: dict[str, Any] = {
@@ -136,8 +146,39 @@ class Command(CanbaoCommand):
             self.stdout.write("没有挂账的缴费。")
         for row in rows:
             status = f"［已处理：{row['resolution']}］" if row["resolved_at"] else ""
+            payment = row["payment"]
+            paid = f"{payment['paid_on']} 流水号{payment['key']} " if payment else ""
             self.stdout.write(
-                f"{row['paid_on']} {row['channel']} {row['key']} {row['name']} "
-                f"{row['id_number']} {yuan(row['amount_fen'])}元 "
+                f"{paid}{row['name']} {row['id_number']} {yuan(row['amount_fen'])}元 "
                 f"{row['reason_label']}：{row['message']}{status}"
+            )
+
+    def _position(self, campaign: Campaign, id_number: str, *, as_json: bool) -> None:
+        resident = Resident.objects.filter(id_number=id_number.strip().upper()).first()
+        if resident is None:
+            raise CommandError(f"登记库中没有证件号码为{id_number}的人员", returncode=USAGE_ERROR)
+        statement = resident_statement(campaign=campaign, resident=resident)
+        if as_json:
+            self.stdout.write(json.dumps(statement, ensure_ascii=False))
+            return
+        p = statement["position"]
+        due = "尚未核定或待公布" if p["due_fen"] is None else f"{yuan(p['due_fen'])} 元"
+        self.stdout.write(f"{resident.name}（{resident.id_number}）{campaign}")
+        self.stdout.write(
+            f"应缴 {due}；收到 {yuan(p['received_fen'])} 元，冲正 {yuan(p['reversed_fen'])} 元，"
+            f"参保入账 {yuan(p['enrolled_fen'])} 元，挂账 {yuan(p['held_fen'])} 元"
+        )
+        if p["enrolled"]:
+            self.stdout.write(
+                f"已参保：{p['enrolled_on']}缴清，"
+                f"待遇期 {p['coverage_start']} 至 {p['coverage_end']}"
+            )
+        for held in p["held"]:
+            self.stdout.write(
+                f"挂账 {yuan(held['fen'])} 元（{held['reason_label']}）：{held['message']}"
+            )
+        for paid in statement["payments"]:
+            self.stdout.write(
+                f"  {paid['paid_on']} {paid['channel_label']} 流水号{paid['key']} "
+                f"{yuan(paid['amount_fen'])} 元"
             )

@@ -24,11 +24,10 @@ from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
+from canbao.collection.closing import close_day, explain_difference, reopen_day
 from canbao.collection.reconciliation import (
     DayResult,
     ReconciliationError,
-    close_day,
-    explain_difference,
     import_bank_credits,
     reconcile_day,
 )
@@ -64,13 +63,18 @@ class Command(CanbaoCommand):
         close.add_argument(
             "--date", type=iso_date, dest="close_day", required=True, help="结账日期"
         )
+        reopen = actions.add_parser("reopen", help="重新打开已结账的日期（须写明原因）")
+        reopen.add_argument(
+            "--date", type=iso_date, dest="reopen_day", required=True, help="重新打开的日期"
+        )
+        reopen.add_argument("--reason", required=True, help="原因")
         credits = actions.add_parser("credits", help="只导入银行入账合计文件")
         credits.add_argument("file", type=Path, help="银行入账合计文件")
         credits.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入")
-        for sub in (parser, explain, close, credits):
+        for sub in (parser, explain, close, reopen, credits):
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
             sub.add_argument("--user", help="操作人（默认为当前系统用户）")
-        for sub in (parser, close, credits):
+        for sub in (parser, close, reopen, credits):
             sub.add_argument(
                 "--campaign", type=int, help="参保缴费工作编号（只有一项进行中时可省略）"
             )
@@ -98,6 +102,14 @@ class Command(CanbaoCommand):
                 self._day_done(
                     close_day(campaign=campaign, day=day, username=options["user"]), options
                 )
+            elif action == "reopen":
+                reopened = reopen_day(
+                    campaign=campaign,
+                    day=options["reopen_day"],
+                    reason=options["reason"],
+                    username=options["user"],
+                )
+                self._day_done(reopened, options)
             elif action == "credits":
                 self._credits(campaign, options)
             else:
