@@ -73,6 +73,7 @@ def test_the_demo_runs_a_collection_season_through_the_commands(tmp_path: Path) 
     assert bills.count("合计：") == 4
     progress = season.split("== 参保进度")[1]
     assert "桃花江镇（430922100）：已参保 " in progress and "全县已参保 " in progress
+    assert "账目平衡：收到 " in season.split("== 账目核对")[1]
 
 
 def test_running_the_demo_again_changes_nothing(tmp_path: Path) -> None:

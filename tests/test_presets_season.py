@@ -133,6 +133,7 @@ def test_a_whole_season_runs_under_every_preset(
     season = out.split("== 参保缴费")[1]
     assert "未执行" not in season and "模拟县人数太少" not in season
     assert ("以下金额为演示假设" in season) == bool(demo_policy(preset).file_name)
+    assert "$ canbao check ledger --campaign" in season and "\n  账目平衡：收到 " in season
 
     campaign = Campaign.objects.get(area__code=plan.county.code)
     assert campaign.policy_id.startswith(preset)

@@ -138,6 +138,7 @@ class SeasonDemo:
         self.four_match()
         self.bills(season)
         self.progress(campaign)
+        self.ledger()
 
     def open_campaign(self) -> Campaign:
         demo = self.policy
@@ -484,4 +485,15 @@ class SeasonDemo:
             f"全县已参保 {summary['enrolled']} 人，占可参保 {eligible} 人的 {rate}；"
             f"入账合计 {yuan(summary['net_fen'])} 元，挂账 {summary['suspense']} 笔 "
             f"{yuan(summary['suspense_fen'])} 元"
+        )
+
+    def ledger(self) -> None:
+        self.write("\n== 账目核对（收到 = 参保入账 + 挂账 + 冲正，逐人并合计）")
+        report, _ = self.call("check", "ledger", "--campaign", self.campaign_id)
+        (check,) = report["campaigns"]
+        verdict = "平衡" if check["balanced"] else f"不平衡（{len(check['unbalanced'])} 人）"
+        self.say(
+            f"账目{verdict}：收到 {yuan(check['received_fen'])} 元 = 参保入账 "
+            f"{yuan(check['enrolled_fen'])} 元 + 挂账 {yuan(check['held_fen'])} 元 + 冲正 "
+            f"{yuan(check['reversed_fen'])} 元"
         )
