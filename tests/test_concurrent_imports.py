@@ -31,7 +31,7 @@ import pytest
 from django.db import connection, transaction
 from django.test import override_settings
 
-from canbao.collection.locks import BUSY_MESSAGE, LOCK_NAMESPACE, campaign_lock
+from canbao.campaigns.locks import BUSY_MESSAGE, LOCK_NAMESPACE, lock_campaign
 from canbao.demo.synthetic import generate_county
 from canbao.errors import InputError
 
@@ -192,12 +192,6 @@ def import_both_at_once(
 # but through processes of its own, not through the test database.
 @pytest.mark.django_db
 @pytest.mark.concurrency
-@pytest.mark.xfail(
-    POSTGRES,
-    strict=True,
-    reason="issue 7: the payment import does not take campaign_lock yet; remove this mark once "
-    "it does",
-)
 def test_a_tax_and_a_bank_file_imported_at_once_enroll_everyone_who_paid_in_full(
     target: Target, tmp_path: Path
 ) -> None:
@@ -232,15 +226,16 @@ def test_a_tax_and_a_bank_file_imported_at_once_enroll_everyone_who_paid_in_full
     )
 
 
-def test_campaign_lock_is_refused_outside_a_transaction() -> None:
-    with pytest.raises(RuntimeError, match="atomic"), campaign_lock(1):
+def test_the_campaign_lock_is_refused_outside_a_transaction() -> None:
+    with pytest.raises(RuntimeError, match="atomic"):
+        lock_campaign(1)
         pass
 
 
 @pytest.mark.django_db
 @pytest.mark.skipif(not POSTGRES, reason="SQLite waits for its lock when the transaction begins")
 @override_settings(LOCK_WAIT_SECONDS=1)
-def test_campaign_lock_gives_up_in_chinese_while_another_import_holds_it() -> None:
+def test_the_campaign_lock_gives_up_in_chinese_while_another_import_holds_it() -> None:
     settings = connection.settings_dict
     other = psycopg.connect(
         dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], autocommit=True
@@ -248,11 +243,11 @@ def test_campaign_lock_gives_up_in_chinese_while_another_import_holds_it() -> No
     try:
         other.execute("SELECT pg_advisory_lock(%s::integer, 7)", [LOCK_NAMESPACE])
         started = time.monotonic()
-        with pytest.raises(InputError) as refused, transaction.atomic(), campaign_lock(7):
-            pass
+        with pytest.raises(InputError) as refused, transaction.atomic():
+            lock_campaign(7)
         assert 1 <= time.monotonic() - started < 5
         assert (refused.value.code, refused.value.message) == ("campaign_busy", BUSY_MESSAGE)
-        with transaction.atomic(), campaign_lock(8):  # another campaign is free
-            pass
+        with transaction.atomic():  # another campaign is free
+            lock_campaign(8)
     finally:
         other.close()

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from canbao.campaigns.locks import lock_campaign
 from canbao.campaigns.models import Assessment, Campaign
 from canbao.campaigns.selectors import campaign_policy, reference_day
 from canbao.divisions import is_within, normalize_code
@@ -252,6 +253,7 @@ def assess_campaign(
     who = acting_username(actor, username)
     result = AssessResult(campaign=campaign.pk, day=assessor.day)
     with transaction.atomic(), connection.cursor() as cursor:
+        lock_campaign(campaign.pk)
         ASSESSMENT_STAGE.create(cursor)
         SHARE_STAGE.create(cursor)
         for chunk in _residents(campaign.area, assessor.day):

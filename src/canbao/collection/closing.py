@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from canbao.campaigns.locks import lock_campaign
 from canbao.campaigns.models import Campaign
 from canbao.collection.models import Difference, ReconciliationDay
 from canbao.collection.reconciliation import (
@@ -92,6 +93,7 @@ def close_day(
     now = now or timezone.now()
     result = DayResult(campaign=campaign.pk, day=day)
     with transaction.atomic():
+        lock_campaign(campaign.pk)
         record = (
             ReconciliationDay.objects.select_for_update().filter(campaign=campaign, day=day).first()
         )
@@ -176,6 +178,7 @@ def reopen_day(
     now = now or timezone.now()
     result = DayResult(campaign=campaign.pk, day=day)
     with transaction.atomic():
+        lock_campaign(campaign.pk)
         record = (
             ReconciliationDay.objects.select_for_update().filter(campaign=campaign, day=day).first()
         )

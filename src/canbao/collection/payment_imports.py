@@ -26,6 +26,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from canbao import idnumber
+from canbao.campaigns.locks import lock_campaign
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_policy
 from canbao.collection.models import Channel, Receipt
@@ -465,6 +466,7 @@ def _apply(
     recorded: list[RecordOutcome],
 ) -> Outcome:
     out = Outcome()
+    lock_campaign(campaign.pk)
     column_key = {"key": "key"}
     for problem in staged_problems(ctx.cursor, campaign, channel):
         out.errors.append(

@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from canbao.campaigns.locks import lock_campaign
 from canbao.campaigns.models import Campaign
 from canbao.collection.models import (
     RECONCILED_CHANNEL,
@@ -581,6 +582,7 @@ def reconcile_day(
             result.message = f"银行入账文件有{len(imported.errors)}处错误，未导入、未对账。"
             return result
     with transaction.atomic():
+        lock_campaign(campaign.pk)
         recorded = recorded_for_day(campaign, day)
         found = _compare(campaign, day, lines, recorded) + _compare_banks(campaign, day, lines)
         record, _ = ReconciliationDay.objects.select_for_update().get_or_create(

@@ -24,6 +24,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from canbao.campaigns.locks import lock_campaign
 from canbao.campaigns.models import Campaign
 from canbao.collection.models import (
     RECONCILED_CHANNEL,
@@ -384,6 +385,7 @@ def record_payments(
         _check_row(line, row, channel)
         staged.append(staged_row(line, row))
     with transaction.atomic(), connection.cursor() as cursor:
+        lock_campaign(campaign.pk)
         PAYMENT_STAGE.create(cursor)
         for start in range(0, len(staged), 20_000):
             PAYMENT_STAGE.load(cursor, staged[start : start + 20_000])
@@ -437,6 +439,7 @@ def recheck_held_payments(
     who = acting_username(actor, username)
     now = now or timezone.now()
     with transaction.atomic():
+        lock_campaign(campaign.pk)
         residents = (
             Suspense.objects.filter(
                 campaign=campaign, resolved_at__isnull=True, resident__isnull=False
@@ -482,6 +485,7 @@ def reverse_payment(
     who = acting_username(actor, username)
     now = now or timezone.now()
     with transaction.atomic():
+        lock_campaign(campaign.pk)
         original = (
             Payment.objects.select_for_update()
             .filter(campaign=campaign, channel=channel, key=key)

@@ -32,6 +32,7 @@ from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from canbao import idnumber
+from canbao.campaigns.locks import lock_campaign
 from canbao.campaigns.models import Campaign
 from canbao.collection.ledger import person_paid_sql, position_params
 from canbao.collection.models import (
@@ -588,8 +589,8 @@ def _make_batch(
     what = "重扣批次" if retry else "代扣批次"
     tmp = out.with_name(f".{out.name}.part")
     with transaction.atomic():
-        # One batch at a time per campaign: lock the campaign row while numbering.
-        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        # One batch at a time per campaign, numbered from what the ledger says is owed.
+        lock_campaign(campaign.pk)
         with connection.cursor() as cursor:
             cursor.execute(_RETRY if retry else _FIRST_ROUND, params)
             picked = sorted(cursor.fetchall(), key=lambda row: (row[3], row[4], row[5]))

@@ -2,7 +2,7 @@
 
 Settling a person reads all of their payments; two imports that record payments for the same
 people at once (say the tax file and the bank file) each read only their own, and both hold
-their part as partial where together it was paid in full. ``campaign_lock`` serializes them: the
+their part as partial where together it was paid in full. ``lock_campaign`` serializes them: the
 second waits for the first to commit, then sees its payments.
 
 On PostgreSQL it is a transaction-level advisory lock on the campaign, waited for at most
@@ -14,9 +14,6 @@ is serialized. Past that wait SQLite's ``database is locked`` is raised by
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import OperationalError, connection
@@ -30,20 +27,18 @@ LOCK_NAMESPACE = int.from_bytes(b"cbao", "big")
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
 
 
-@contextmanager
-def campaign_lock(campaign_id: int) -> Iterator[None]:
-    """Hold the campaign's lock until the current transaction ends (commit or rollback, not the
-    end of the ``with`` block); enter it inside ``transaction.atomic()``, before the first read
-    of the campaign's payments. Raises ``InputError("campaign_busy")`` when another transaction
-    holds it past ``settings.LOCK_WAIT_SECONDS``; the transaction is then unusable and must
-    roll back, which leaving ``atomic()`` with the error does."""
+def lock_campaign(campaign_id: int) -> None:
+    """Take the campaign's lock, held until the current transaction ends (commit or rollback);
+    call it inside ``transaction.atomic()``, before the first read of the campaign's payments or
+    assessments. Raises ``InputError("campaign_busy")`` when another transaction holds it past
+    ``settings.LOCK_WAIT_SECONDS``; the transaction is then unusable and must roll back, which
+    leaving ``atomic()`` with the error does."""
     if not connection.in_atomic_block:
-        raise RuntimeError("campaign_lock must be entered inside transaction.atomic()")
+        raise RuntimeError("lock_campaign must be called inside transaction.atomic()")
     if connection.vendor == "postgresql":
         _advisory_lock(campaign_id)
     elif connection.settings_dict["OPTIONS"].get("transaction_mode") != "IMMEDIATE":
         raise RuntimeError("SQLite must begin transactions IMMEDIATE (settings.DATABASES)")
-    yield
 
 
 def _advisory_lock(campaign_id: int) -> None:
