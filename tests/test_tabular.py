@@ -4,6 +4,7 @@ import json
 import resource
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +304,54 @@ def test_a_stray_cell_at_xfd1048576_is_refused_quickly_and_names_the_cell(tmp_pa
     assert "XFD1048576" in message and "请删除" in message
     assert report["seconds"] < 5
     assert report["peak_kib"] < 256 * 1024  # the sheet rectangle alone would be 512 GiB
+
+
+def long_sheet(path: Path, stray: tuple[int, int] | None = None) -> Path:
+    """30,000 rows (a few chunks of the sheet's XML), optionally one stray cell."""
+    with xlsxwriter.Workbook(path) as workbook:
+        sheet = workbook.add_worksheet()
+        sheet.write_row(0, 0, ["单位名称", "人口数", "身份证号"])
+        for row in range(1, 30_000):
+            sheet.write_row(row, 0, [f"第{row}村", row, ""])
+        if stray is not None:
+            sheet.write_string(*stray, "x")
+    return path
+
+
+def with_cell_in_row_2(path: Path, reference: str) -> Path:
+    """The workbook with one more cell at the end of row 2, its reference written by hand
+    (xlsxwriter takes minutes to write a 30,000-row sheet as wide as XFD)."""
+    changed = path.with_name(f"changed-{path.name}")
+    cell = f'<c r="{reference}"><v>1</v></c></row><row r="3"'.encode()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(changed, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'</row><row r="3"', cell, 1)
+            target.writestr(item, data)
+    return changed
+
+
+def test_a_stray_cell_in_an_early_row_of_a_long_sheet_is_found(tmp_path: Path) -> None:
+    report = read_in_a_child(with_cell_in_row_2(long_sheet(tmp_path / "early.xlsx"), "XFD2"))
+
+    code, row, column, message = report["outcome"]
+    assert (code, row, column) == ("sheet_extent", 30000, "XFD")
+    assert "XFD2" in message and "第30000行、第XFD列" in message
+
+
+def test_a_cell_claiming_a_far_row_inside_an_early_row_is_found(tmp_path: Path) -> None:
+    # Row 2 holds a cell whose reference says row 1048576: python-calamine believes the cell.
+    made = with_cell_in_row_2(long_sheet(tmp_path / "made.xlsx"), "XFD1048576")
+
+    code, row, column, _ = read_in_a_child(made)["outcome"]
+    assert (code, row, column) == ("sheet_extent", 1048576, "XFD")
+
+
+def test_a_long_sheet_with_a_note_beside_it_is_read(tmp_path: Path) -> None:
+    table = read_table(long_sheet(tmp_path / "note.xlsx", stray=(4, 25)), COLUMNS)
+
+    assert sum(1 for _ in table.rows()) == 29_999
 
 
 def test_formatting_far_from_the_data_is_not_content(tmp_path: Path) -> None:

@@ -311,23 +311,14 @@ def _workbook_source(path: Path, sheet: str | None) -> Callable[[], RawRows]:
     return rows
 
 
-# The reference of a cell in a sheet's XML, <c r="XFD1048576" ...>, and of a cell with content:
-# a self-closing <c r="…" s="1"/> is formatting only, which python-calamine skips (as it skips
-# rows). The first counts more cells than calamine; it is used for a quick upper bound.
-_CELL = rb' r="([A-Z]{1,3})([0-9]{1,9})"'
-_WITH_CONTENT = rb"[^>/]*>"
-_REFERENCE = re.compile(_CELL + _WITH_CONTENT)
-_ROW_NUMBER = {
-    exact: re.compile(rb' r="[A-Z]{1,3}([0-9]{1,9})"' + (_WITH_CONTENT if exact else b""))
-    for exact in (False, True)
-}
-_COLUMN_OF_WIDTH = {
-    (width, exact): re.compile(
-        rb' r="([A-Z]{%d})[0-9]{1,9}"' % width + (_WITH_CONTENT if exact else b"")
-    )
-    for width in (3, 2, 1)
-    for exact in (False, True)
-}
+# The reference of a cell with content in a sheet's XML, <c r="XFD1048576" t="s"><v>…: a
+# self-closing <c r="…" s="1"/> is formatting only, which python-calamine skips (as it skips rows).
+_CELL = rb' r="([A-Z]{1,3})([0-9]{1,9})"[^>/]*>'
+_ROW_OF_CELL = re.compile(rb' r="[A-Z]{1,3}([0-9]{1,9})"[^>/]*>')
+_COLUMN_OF_CELL = re.compile(rb' r="([A-Z]{1,3})[0-9]{1,9}"[^>/]*>')
+_DIGITS, _LETTERS = "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# The last rows of a chunk, where its largest row and (usually) its widest column are.
+_TAIL_BYTES = 4096
 _PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 
 
@@ -336,6 +327,28 @@ def _column_number(letters: str) -> int:
     for letter in letters:
         number = number * 26 + ord(letter) - 64
     return number
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = _LETTERS[rest] + letters
+    return letters
+
+
+def _above(value: str, alphabet: str) -> str:
+    """A regular expression for the strings over `alphabet` (in its order, no leading
+    `alphabet[0]`) that are greater than `value` read as a number: longer ones, or as long and
+    greater at the first character that differs."""
+    any_one = f"[{alphabet[0]}-{alphabet[-1]}]"
+    greater = [f"{any_one}{{{len(value) + 1},}}"]
+    for at, char in enumerate(value):
+        if char != alphabet[-1]:
+            after = alphabet[alphabet.index(char) + 1]
+            rest = len(value) - at - 1
+            greater.append(f"{value[:at]}[{after}-{alphabet[-1]}]{any_one}{{{rest}}}")
+    return "|".join(greater)
 
 
 def _sheet_xml(archive: zipfile.ZipFile, name: str) -> str | None:
@@ -371,23 +384,20 @@ def _sheet_xml(archive: zipfile.ZipFile, name: str) -> str | None:
 
 
 def _check_extent(path: Path, sheet: str) -> None:
-    """Refuse a sheet whose dense rectangle (A1 to its farthest row and column) exceeds
-    SHEET_CELLS_MAX, before python-calamine tries to allocate it. Reads the sheet's XML once,
-    streaming, for the largest row and column any reference names."""
+    """Refuse a sheet whose dense rectangle (A1 to its farthest row and column with content)
+    exceeds SHEET_CELLS_MAX, before python-calamine tries to allocate it."""
     try:
         with zipfile.ZipFile(path) as archive:
             member = _sheet_xml(archive, sheet)
             if member is None or member not in archive.namelist():
                 return
-            rows, columns = _extent(archive, member, exact=False)
-            if rows * columns > SHEET_CELLS_MAX:
-                rows, columns = _extent(archive, member, exact=True)
+            rows, columns = _extent(archive, member)
             if rows * columns <= SHEET_CELLS_MAX:
                 return
             far = _farthest_cells(archive, member, rows, columns)
     except (zipfile.BadZipFile, zipfile.LargeZipFile) as error:
         raise TableError(f"无法读取 Excel 文件 {path.name}：{error}") from error
-    letters = far[-1].rstrip("0123456789")
+    letters = _column_letters(columns)
     raise TableError(
         f"文件 {path.name} 的工作表“{sheet}”里，{'、'.join(far)} 单元格有内容，使表格延伸到"
         f"第{rows}行、第{letters}列，读取时要占用{rows * columns:,}个单元格"
@@ -414,32 +424,38 @@ def _xml_chunks(archive: zipfile.ZipFile, member: str) -> Iterator[bytes]:
         yield tail
 
 
-def _extent(archive: zipfile.ZipFile, member: str, *, exact: bool) -> tuple[int, int]:
-    """(largest row number, largest column number) of a cell with content in the sheet, as
-    python-calamine will see them when `exact`. Otherwise an upper bound, much faster: every
-    cell counts, and cells in columns A-Z count as 26 columns wide (so a narrow sheet's column
-    letters are only searched for two- and three-letter ones, never collected)."""
-    rows = 0
-    widest = b""
-    row_number = _ROW_NUMBER[exact]
+def _extent(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
+    """(largest row number, largest column number) of a cell with content in the sheet, read
+    from its XML in one streaming pass. Rows come in order, so a chunk's largest row and widest
+    column are taken from its last rows; one search that finds nothing beyond them confirms it
+    (collecting every reference of a chunk is left for a chunk where it does find some)."""
+    rows, widest = 0, ""
     for data in _xml_chunks(archive, member):
-        rows = max(rows, max(map(int, row_number.findall(data)), default=0))
-        for width in (3, 2, 1) if exact else (3, 2):
-            if width < len(widest):
-                break
-            if found := _COLUMN_OF_WIDTH[width, exact].findall(data):
-                widest = max(widest, max(found)) if width == len(widest) else max(found)
-                break
-    columns = _column_number(widest.decode())
-    return rows, columns if exact or not rows else max(columns, 26)
+        tail = data[-_TAIL_BYTES:]
+        rows = max([rows, *map(int, _ROW_OF_CELL.findall(tail))])
+        widest = max([widest, *(c.decode() for c in _COLUMN_OF_CELL.findall(tail))], key=_width)
+        beyond = rb' r="(?:(?:%s)[0-9]{1,9}|[A-Z]{1,3}(?:%s))"[^>/]*>' % (
+            _above(widest, _LETTERS).encode(),
+            _above(str(rows), _DIGITS).encode(),
+        )
+        if re.search(beyond, data):
+            rows = max([rows, *map(int, _ROW_OF_CELL.findall(data))])
+            letters = (c.decode() for c in _COLUMN_OF_CELL.findall(data))
+            widest = max([widest, *letters], key=_width)
+    return rows, _column_number(widest)
+
+
+def _width(letters: str) -> tuple[int, str]:
+    return len(letters), letters
 
 
 def _farthest_cells(archive: zipfile.ZipFile, member: str, rows: int, columns: int) -> list[str]:
     """The references of a cell in the last row and of a cell in the last column (one, when a
     single cell is both), for the user to find and delete."""
     in_last_row = in_last_column = ""
+    cell = re.compile(_CELL)
     for data in _xml_chunks(archive, member):
-        for letters, digits in _REFERENCE.findall(data):
+        for letters, digits in cell.findall(data):
             if not in_last_row and int(digits) == rows:
                 in_last_row = f"{letters.decode()}{int(digits)}"
             if not in_last_column and _column_number(letters.decode()) == columns:
