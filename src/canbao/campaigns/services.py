@@ -16,6 +16,7 @@ from canbao.campaigns.models import Assessment, Campaign
 from canbao.campaigns.selectors import campaign_policy, reference_day
 from canbao.divisions import is_within, normalize_code
 from canbao.errors import InputError
+from canbao.policy.keys import quote_key
 from canbao.policy.loader import parse_policy_text, policy_text
 from canbao.policy.quote import Facts, Quote, quote
 from canbao.policy.schema import Policy
@@ -160,34 +161,27 @@ _Outcome = tuple[tuple[Any, ...], tuple[tuple[str, int], ...]]
 
 
 class _Assessor:
-    """Quotes residents, once per distinct set of facts: most residents share theirs."""
+    """Quotes residents, once per class of facts the policy quotes alike (its ``quote_key``):
+    most residents share theirs."""
 
     def __init__(self, campaign: Campaign, policy: Policy) -> None:
         self.policy = policy
         self.day = reference_day(policy)
         self.salt = campaign.policy_sha256
-        self.aged = policy.identity.aged_categories()
         self.cache: dict[tuple[Any, ...], _Outcome] = {}
 
     def outcome(self, row: _Row, categories: list[str]) -> _Outcome:
         _, birth_date, employee_insured, insured_elsewhere, id_type = row
-        needs_birth = bool(self.aged.intersection(categories))
-        key = (
-            tuple(sorted(categories)),
-            employee_insured,
-            insured_elsewhere,
-            id_type,
-            birth_date if needs_birth else None,
+        facts = facts_of(
+            birth_date=birth_date,
+            categories=sorted(categories),
+            employee_insured=employee_insured,
+            insured_elsewhere=insured_elsewhere,
+            id_type=id_type,
         )
+        key = quote_key(self.policy, facts)
         cached = self.cache.get(key)
         if cached is None:
-            facts = facts_of(
-                birth_date=birth_date if needs_birth else None,
-                categories=list(key[0]),
-                employee_insured=employee_insured,
-                insured_elsewhere=insured_elsewhere,
-                id_type=id_type,
-            )
             cached = self._columns(quote(self.policy, facts, self.day), key)
             self.cache[key] = cached
         return cached
