@@ -454,3 +454,11 @@ def test_it_refuses_a_proxy_row_without_a_funder_and_a_non_positive_amount(
     with pytest.raises(PaymentError, match="大于0"):
         pay(campaign, "T1", 0)
     assert not Payment.objects.exists()
+
+
+def test_a_reversal_finds_the_key_as_written_on_the_ticket_with_its_zeros(
+    campaign: Campaign,
+) -> None:
+    pay(campaign, "34300001", 25000)
+    reversal = reverse_payment(campaign=campaign, channel="tax", key="0034300001", reason="退费")
+    assert reversal.reverses == Payment.objects.get(key="34300001")

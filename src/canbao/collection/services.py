@@ -34,6 +34,7 @@ from canbao.collection.models import (
     ReconciliationDay,
     Suspense,
 )
+from canbao.collection.payment_values import payment_key
 from canbao.collection.posting import SETTLED, ApplyOutcome, apply_payments, post_common
 from canbao.errors import InputError
 from canbao.policy.codes import FUNDER_NAMES
@@ -482,6 +483,7 @@ def reverse_payment(
     reason = reason.strip()
     if not reason:
         raise PaymentError("reason_required", "冲正须写明原因")
+    key = payment_key(key)  # as the key was recorded: 0034300001 on the ticket is 34300001
     who = acting_username(actor, username)
     now = now or timezone.now()
     with transaction.atomic():

@@ -16,7 +16,6 @@ from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.cli.output import CanbaoCommand
 from canbao.collection.ledger import resident_statement
 from canbao.collection.models import Channel, Suspense
-from canbao.collection.payment_values import payment_key
 from canbao.collection.selectors import suspense_list
 from canbao.collection.services import PaymentError, recheck_held_payments, reverse_payment
 from canbao.errors import InputError
@@ -73,7 +72,7 @@ class Command(CanbaoCommand):
                 reversal = reverse_payment(
                     campaign=campaign,
                     channel=options["channel"],
-                    key=payment_key(options["key"]),
+                    key=options["key"],
                     reason=options["reason"],
                     username=options["user"],
                 )
