@@ -215,7 +215,7 @@ class TargetReport:
             mismatched = t.population_matches is False or t.task_matches is False
             stated = ("", "列示合计", _cell(t.stated_population), "", _cell(t.stated_task), "")
             body.append((*stated, "与各行之和不符" if mismatched else ""))
-        lines += _aligned([header, *body], right=(0, 2, 3, 4, 5))
+        lines += aligned([header, *body], right=(0, 2, 3, 4, 5))
         if self.findings:
             lines += ["", "发现的问题："]
             lines += [f"{i}. {finding}" for i, finding in enumerate(self.findings, start=1)]
@@ -298,7 +298,7 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _aligned(rows: list[tuple[str, ...]], *, right: tuple[int, ...]) -> list[str]:
+def aligned(rows: list[tuple[str, ...]], *, right: tuple[int, ...]) -> list[str]:
     """Columns padded to the widest cell, counting a CJK character as two columns."""
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []

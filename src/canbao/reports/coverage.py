@@ -38,6 +38,7 @@ from canbao.reports.models import UnitTask
 __all__ = [
     "CoverageReport",
     "GroupCoverage",
+    "GroupKey",
     "GroupShortfall",
     "Level",
     "UnitCoverage",
@@ -107,6 +108,28 @@ class UnitCoverage:
     rank: int | None  # 1 = best rate against the task (ties share a rank); None for the total
     groups: dict[str, GroupCoverage]
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "parent_code": self.parent_code,
+            "parent_name": self.parent_name,
+            "population_base": self.population_base,
+            "task": self.task,
+            "task_origin": self.task_origin,
+            "enrolled": self.enrolled,
+            "enrolled_previous": self.enrolled_previous,
+            "change": self.change,
+            "rate_of_task": _text(self.rate_of_task),
+            "rate_of_base": _text(self.rate_of_base),
+            "gap_to_task": self.gap_to_task,
+            "rank": self.rank,
+            "groups": {
+                code: {"members": g.members, "enrolled": g.enrolled, "rate": _text(g.rate)}
+                for code, g in self.groups.items()
+            },
+        }
+
 
 @dataclass(frozen=True)
 class GroupShortfall:
@@ -133,6 +156,35 @@ class CoverageReport:
     line_percent: Decimal
     units_below_line: list[UnitCoverage] = field(default_factory=list)
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign.pk,
+            "as_of": self.as_of.isoformat(),
+            "previous_as_of": self.previous_as_of.isoformat(),
+            "level": self.level,
+            "units": [u.as_json() for u in self.units],
+            "total": self.total.as_json(),
+            "special_groups_rate_percent": _text(self.special_groups_rate_percent),
+            "special_groups": [
+                {
+                    "unit_code": s.unit_code,
+                    "unit_name": s.unit_name,
+                    "category": s.category,
+                    "label": s.label,
+                    "members": s.members,
+                    "enrolled": s.enrolled,
+                    "missing": s.missing,
+                }
+                for s in self.special_groups
+            ],
+            "line_percent": _text(self.line_percent),
+            "units_below_line": [u.code for u in self.units_below_line],
+        }
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
 
 def percent(part: int, whole: int | None) -> Decimal | None:
     """part / whole as a percent with one decimal, rounded half up; None when whole is 0."""
@@ -153,26 +205,22 @@ def coverage(
     policy = campaign_policy(campaign)
     scope = within if within is not None else campaign.area
     previous = as_of - timedelta(days=PREVIOUS_REPORT_DAYS)
-    divisions = list(Division.objects.filter(code__startswith=scope.code).order_by("code"))
-    by_id = {d.pk: d for d in divisions}
+    divisions = list(
+        Division.objects.filter(code__startswith=scope.code)
+        .select_related("parent")
+        .order_by("code")
+    )
+    children: dict[int, list[Division]] = {}
+    for division in divisions:
+        if division.parent_id is not None:
+            children.setdefault(division.parent_id, []).append(division)
     villages = [d for d in divisions if d.level == Division.Level.VILLAGE]
     counts = _village_counts(campaign, as_of, previous, villages)
     categories: list[str] = list(policy.targets.special_groups)
     groups = group_counts(campaign=campaign, as_of=as_of, keys=[(c,) for c in categories])
-    tasks = _Tasks(campaign, policy, counts)
-
-    members: dict[int, list[Division]] = {}
-    for village in villages:
-        if level == "village":
-            members[village.pk] = [village]
-        elif village.parent_id in by_id:
-            members.setdefault(village.parent_id, []).append(village)
-    units = [
-        _unit(by_id[pk], by_id.get(by_id[pk].parent_id or 0), vs, counts, tasks, groups, categories)
-        for pk, vs in members.items()
-    ]
-    units = _ranked(units)
-    total = _unit(scope, None, villages, counts, tasks, groups, categories, rank=False)
+    tree = _Tree(campaign, policy, counts, groups, children, categories)
+    units = _ranked([tree.unit(d) for d in divisions if d.level == level])
+    total = tree.unit(scope, rank=False)
 
     required = policy.targets.special_groups_rate_percent
     shortfalls = [
@@ -270,86 +318,86 @@ def group_counts(
     return result
 
 
-class _Tasks:
-    """Each unit's population base and task: stored, summed from its villages, or computed."""
+class _Tree:
+    """Each division's figures, from its villages up: the population base and the task (stored,
+    else computed while nothing is stored, else the sum of its parts), the enrolled and the
+    special groups."""
 
-    def __init__(self, campaign: Campaign, policy: Policy, counts: Mapping[int, _VillageCounts]):
+    def __init__(
+        self,
+        campaign: Campaign,
+        policy: Policy,
+        counts: Mapping[int, _VillageCounts],
+        groups: Mapping[tuple[int, GroupKey], tuple[int, int]],
+        children: Mapping[int, list[Division]],
+        categories: list[str],
+    ):
         self.stored = {t.division_id: t for t in UnitTask.objects.filter(campaign=campaign)}
-        self.policy = policy
-        self.counts = counts
+        self.targets = policy.targets
+        self.counts, self.groups, self.children = counts, groups, children
+        self.categories = categories
 
-    def base(self, unit: Division, villages: list[Division]) -> int:
+    def villages(self, unit: Division) -> list[Division]:
+        if unit.level == Division.Level.VILLAGE:
+            return [unit]
+        return [v for child in self.children.get(unit.pk, []) for v in self.villages(child)]
+
+    def base(self, unit: Division) -> int:
         stored = self.stored.get(unit.pk)
         if stored is not None and stored.population is not None:
             return stored.population
         if unit.level == Division.Level.VILLAGE:
-            return self.counts[unit.pk].population if unit.pk in self.counts else 0
-        return sum(self.base(v, [v]) for v in villages)
+            return self.counts[unit.pk].population
+        return sum(self.base(child) for child in self.children.get(unit.pk, []))
 
-    def task(
-        self, unit: Division, villages: list[Division]
-    ) -> tuple[int | None, TaskOrigin | None]:
+    def task(self, unit: Division) -> tuple[int | None, TaskOrigin | None]:
         """The unit's stored task; else, with nothing stored for the campaign, the task computed
         from its base at the policy's level and below; else the sum of its parts' tasks."""
         stored = self.stored.get(unit.pk)
         if stored is not None:
             return stored.task, stored.source  # type: ignore[return-value]  # a TaskSource
-        targets = self.policy.targets
+        targets = self.targets
         if not self.stored and unit.level in (Division.Level.VILLAGE, targets.level):
-            base = self.base(unit, villages)
-            return task_for(base, targets.rate_percent, targets.rounding), "computed"
-        if unit.level == Division.Level.VILLAGE or not villages:
+            return task_for(self.base(unit), targets.rate_percent, targets.rounding), "computed"
+        parts = self.children.get(unit.pk, [])
+        if unit.level == Division.Level.VILLAGE or not parts:
             return None, None
-        parts: dict[int, list[Division]] = {}
-        for village in villages:
-            key = village.pk if unit.level == Division.Level.TOWNSHIP else village.parent_id
-            parts.setdefault(key or 0, []).append(village)
-        tasks: list[int | None] = []
-        for vs in parts.values():
-            part = vs[0] if unit.level == Division.Level.TOWNSHIP else vs[0].parent
-            tasks.append(None if part is None else self.task(part, vs)[0])
+        tasks = [self.task(part)[0] for part in parts]
         if any(t is None for t in tasks):
             return None, None
         return sum(t for t in tasks if t is not None), "sum"
 
-
-def _unit(
-    unit: Division,
-    parent: Division | None,
-    villages: list[Division],
-    counts: Mapping[int, _VillageCounts],
-    tasks: _Tasks,
-    groups: Mapping[tuple[int, GroupKey], tuple[int, int]],
-    categories: list[str],
-    *,
-    rank: bool = True,
-) -> UnitCoverage:
-    enrolled = sum(counts[v.pk].enrolled for v in villages)
-    previous = sum(counts[v.pk].previous for v in villages)
-    base = tasks.base(unit, villages)
-    task, origin = tasks.task(unit, villages)
-    unit_groups: dict[str, GroupCoverage] = {}
-    for code in categories:
-        members = sum(groups.get((v.pk, (code,)), (0, 0))[0] for v in villages)
-        done = sum(groups.get((v.pk, (code,)), (0, 0))[1] for v in villages)
-        unit_groups[code] = GroupCoverage(members, done, percent(done, members))
-    return UnitCoverage(
-        code=unit.code,
-        name=unit.name,
-        parent_code=parent.code if parent else None,
-        parent_name=parent.name if parent else None,
-        population_base=base,
-        task=task,
-        task_origin=origin,
-        enrolled=enrolled,
-        enrolled_previous=previous,
-        change=enrolled - previous,
-        rate_of_task=percent(enrolled, task),
-        rate_of_base=percent(enrolled, base),
-        gap_to_task=None if task is None else max(task - enrolled, 0),
-        rank=0 if rank else None,
-        groups=unit_groups,
-    )
+    def unit(self, unit: Division, *, rank: bool = True) -> UnitCoverage:
+        villages = self.villages(unit)
+        enrolled = sum(self.counts[v.pk].enrolled for v in villages)
+        previous = sum(self.counts[v.pk].previous for v in villages)
+        base = self.base(unit)
+        task, origin = self.task(unit)
+        unit_groups: dict[str, GroupCoverage] = {}
+        for code in self.categories:
+            members = done = 0
+            for v in villages:
+                m, d = self.groups.get((v.pk, (code,)), (0, 0))
+                members, done = members + m, done + d
+            unit_groups[code] = GroupCoverage(members, done, percent(done, members))
+        parent = unit.parent if rank else None
+        return UnitCoverage(
+            code=unit.code,
+            name=unit.name,
+            parent_code=parent.code if parent else None,
+            parent_name=parent.name if parent else None,
+            population_base=base,
+            task=task,
+            task_origin=origin,
+            enrolled=enrolled,
+            enrolled_previous=previous,
+            change=enrolled - previous,
+            rate_of_task=percent(enrolled, task),
+            rate_of_base=percent(enrolled, base),
+            gap_to_task=None if task is None else max(task - enrolled, 0),
+            rank=0 if rank else None,
+            groups=unit_groups,
+        )
 
 
 def _ranked(units: list[UnitCoverage]) -> list[UnitCoverage]:
