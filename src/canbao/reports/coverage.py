@@ -293,7 +293,7 @@ def group_counts(
     """Per (village id, group): the members eligible for (or enrolled in) the campaign and how
     many of them were enrolled as of `as_of`. A group is a set of categories a member holds all
     of (("registered_poor", "disabled_1_2") = the poor disabled)."""
-    wanted = sorted({tuple(sorted(k)) for k in keys})
+    wanted = list(dict.fromkeys(tuple(k) for k in keys))
     categories = sorted({c for k in wanted for c in k})
     if not categories:
         return {}
