@@ -1,0 +1,327 @@
+"""`canbao report tasks|coverage|funding|funds`: a campaign's progress reports.
+
+Each subcommand is one entry of ``SUBCOMMANDS``: a function that adds its own options and a
+function that runs it and returns what to print (JSON and text) and how to write its .xlsx. The
+options every subcommand shares (--campaign, --json, --xlsx, --force) are added for all.
+
+Exit status: 0 done, 1 refused (a task table whose unit names do not all match one unit each,
+or with a bad row; an override without a reason: nothing written; in JSON
+``{"error": {code, message}, "problems": [...]}``), 2 usage error (no such campaign or unit, a bad
+date, an unreadable file, an output path in a missing folder or already there without --force).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from canbao.campaigns.models import Campaign
+from canbao.campaigns.selectors import campaign_by_id, campaign_policy
+from canbao.cli import REFUSED, USAGE_ERROR
+from canbao.cli.management.commands.policy import iso_date
+from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
+from canbao.errors import InputError
+from canbao.regions.models import Division
+from canbao.reports import texts, workbooks
+from canbao.reports.coverage import coverage
+from canbao.reports.funding import funding
+from canbao.reports.funds import fund_summary
+from canbao.reports.selectors import stored_tasks, task_history
+from canbao.reports.services import (
+    TaskImportRefused,
+    import_task_table,
+    override_task,
+    tasks_from_registry,
+)
+from canbao.tabular import TableError
+
+LEVELS = {"township": "乡镇（街道）", "village": "村（社区）"}
+
+
+@dataclass
+class Output:
+    """What a subcommand produced: JSON for --json, text otherwise, and its workbook writer."""
+
+    data: dict[str, Any]
+    text: str
+    xlsx: Callable[[Path], None] | None = None
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str, problems: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.code, self.message, self.problems = code, message, problems or []
+
+
+def _within(campaign: Campaign, code: str | None) -> Division | None:
+    if code is None:
+        return None
+    unit = Division.objects.filter(code=code, code__startswith=campaign.area.code).first()
+    if unit is None:
+        raise InputError("unknown_unit", f"区划代码 {code} 不在本次工作（{campaign.area.name}）内")
+    return unit
+
+
+def _as_of(options: dict[str, Any]) -> date:
+    day: date | None = options["as_of"]
+    return day if day is not None else date.today()
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def tasks_arguments(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--table", type=Path, help="导入任务分解表（.xlsx/.xls/.csv），按单位名称对应区划"
+    )
+    parser.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        metavar="名称=区划代码",
+        help="指定表中某个名称对应的区划（用于相近或重名的单位），可多次给出",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="只核对任务分解表，不保存")
+    parser.add_argument(
+        "--from-registry",
+        action="store_true",
+        help="按登记在册人口 × 政策目标参保率测算各单位任务数并保存",
+    )
+    parser.add_argument(
+        "--set", metavar="区划代码", help="调整一个单位的任务数（须 --task 和 --reason）"
+    )
+    parser.add_argument("--task", type=int, help="调整后的任务数")
+    parser.add_argument("--population", type=int, help="调整后的人口基数（可省略）")
+    parser.add_argument("--reason", help="导入、测算或调整的原因（调整时必填）")
+    parser.add_argument("--history", action="store_true", help="列出任务数的每一次变更")
+    parser.add_argument("--level", choices=sorted(LEVELS), help="表中单位的级别（默认按政策）")
+    parser.add_argument("--within", metavar="区划代码", help="只在这个乡镇（或村）范围内")
+    parser.add_argument("--user", help="操作人（默认为当前系统用户）")
+
+
+def _given(pairs: list[str]) -> dict[str, str]:
+    given = {}
+    for pair in pairs:
+        name, sep, code = pair.partition("=")
+        if not sep or not name.strip() or not code.strip():
+            raise InputError("bad_match", f"--match 须写作 名称=区划代码：{pair}")
+        given[name.strip()] = code.strip()
+    return given
+
+
+def tasks(campaign: Campaign, options: dict[str, Any]) -> Output:
+    within = _within(campaign, options["within"])
+    acting = ("table", "from_registry", "set", "history")
+    if options["xlsx"] is not None and any(options[a] not in (None, False) for a in acting):
+        raise InputError("xlsx_listing_only", "--xlsx 只用于列出各单位任务数（不带其他操作时）")
+    user = options["user"]
+    if options["table"] is not None:
+        try:
+            result = import_task_table(
+                campaign=campaign,
+                path=options["table"],
+                level=options["level"],
+                within=within,
+                given=_given(options["match"]),
+                reason=options["reason"] or "",
+                dry_run=options["dry_run"],
+                username=user,
+            )
+        except TaskImportRefused as refused:
+            raise Refused(
+                "names_unmatched",
+                "任务分解表未导入：" + "；".join(p.describe() for p in refused.problems),
+                [p.as_json() for p in refused.problems],
+            ) from None
+        except TableError as error:
+            if error.row is None:
+                raise InputError("unreadable_table", error.message) from None
+            raise Refused("bad_table", error.message) from None
+        return Output(texts.task_import_json(result), texts.task_import_text(result))
+    if options["from_registry"]:
+        changed, unchanged = tasks_from_registry(
+            campaign=campaign, within=within, reason=options["reason"] or "", username=user
+        )
+        listed = stored_tasks(campaign=campaign, within=within)
+        data = {"changed": changed, "unchanged": unchanged, **texts.tasks_json(listed)}
+        text = f"已按登记人口测算：变更 {changed} 个单位，未变 {unchanged} 个\n"
+        return Output(data, text + texts.tasks_text(listed))
+    if options["set"] is not None:
+        if options["task"] is None:
+            raise InputError("task_required", "调整任务数须给出 --task")
+        try:
+            override_task(
+                campaign=campaign,
+                code=options["set"],
+                task=options["task"],
+                population=options["population"],
+                reason=options["reason"] or "",
+                username=user,
+            )
+        except InputError as error:
+            if error.code == "unknown_unit":
+                raise
+            raise Refused(error.code, error.message) from None
+        history = task_history(campaign=campaign, code=options["set"])
+        return Output({"changes": [h.as_json() for h in history]}, texts.history_text(history))
+    if options["history"]:
+        history = task_history(campaign=campaign)
+        return Output({"changes": [h.as_json() for h in history]}, texts.history_text(history))
+    listed = stored_tasks(campaign=campaign, within=within)
+    return Output(
+        texts.tasks_json(listed),
+        texts.tasks_text(listed, campaign_policy(campaign)),
+        lambda path: workbooks.write_tasks(listed, campaign, path),
+    )
+
+
+# --- coverage --------------------------------------------------------------------------------
+
+
+def coverage_arguments(parser: CommandParser) -> None:
+    parser.add_argument("--as-of", type=iso_date, help="截至日期 YYYY-MM-DD（默认今天）")
+    parser.add_argument("--level", choices=sorted(LEVELS), help="按乡镇或按村（默认按政策）")
+    parser.add_argument("--within", metavar="区划代码", help="只报告这个乡镇（或村）")
+
+
+def coverage_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+    level = options["level"] or campaign_policy(campaign).targets.level
+    report = coverage(
+        campaign=campaign,
+        as_of=_as_of(options),
+        level=level,
+        within=_within(campaign, options["within"]),
+    )
+    return Output(
+        report.as_json(),
+        texts.coverage_text(report),
+        lambda path: workbooks.write_coverage(report, path),
+    )
+
+
+# --- funding ---------------------------------------------------------------------------------
+
+
+def funding_arguments(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--as-of", type=iso_date, help="截至日期 YYYY-MM-DD（默认为政策的考核截止日）"
+    )
+    parser.add_argument("--within", metavar="区划代码", help="只报告这个乡镇（或村）")
+
+
+def funding_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+    report = funding(
+        campaign=campaign,
+        as_of=options["as_of"],
+        within=_within(campaign, options["within"]),
+    )
+    return Output(
+        report.as_json(),
+        texts.funding_text(report),
+        lambda path: workbooks.write_funding(report, path),
+    )
+
+
+# --- funds -----------------------------------------------------------------------------------
+
+
+def funds_arguments(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--as-of", type=iso_date, help="截至日期 YYYY-MM-DD（默认不限；部门账单与总账为当前数）"
+    )
+
+
+def funds_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+    summary = fund_summary(campaign=campaign, as_of=options["as_of"])
+    return Output(
+        summary.as_json(),
+        texts.funds_text(summary),
+        lambda path: workbooks.write_funds(summary, path),
+    )
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    help: str
+    arguments: Callable[[CommandParser], None]
+    run: Callable[[Campaign, dict[str, Any]], Output]
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "tasks": Subcommand(
+        "各单位任务数：导入任务分解表（按名称对应）、按登记人口测算、调整（留痕）、查看",
+        tasks_arguments,
+        tasks,
+    ),
+    "coverage": Subcommand(
+        "截至某日的参保进度：各乡镇或村的人口基数、任务数、已参保、完成率、较上期、排名、"
+        "特殊群体参保率",
+        coverage_arguments,
+        coverage_report,
+    ),
+    "funding": Subcommand(
+        "工作经费与问责：按政策规则逐单位计算，每笔金额注明所依规则",
+        funding_arguments,
+        funding_report,
+    ),
+    "funds": Subcommand(
+        "基金筹集情况：个人缴费分渠道、部门资助应缴与实缴、财政补助、转入财政专户",
+        funds_arguments,
+        funds_report,
+    ),
+}
+
+
+class Command(CanbaoCommand):
+    help = (
+        "参保进度报告：任务数（tasks）、参保进度（coverage）、工作经费与问责（funding）、"
+        "基金筹集（funds）。"
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        for name, sub in SUBCOMMANDS.items():
+            sub_parser = actions.add_parser(name, help=sub.help, description=sub.help)
+            sub.arguments(sub_parser)
+            sub_parser.add_argument(
+                "--campaign", type=int, help="工作编号（只有一项进行中时可省略）"
+            )
+            sub_parser.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
+            sub_parser.add_argument("--xlsx", type=Path, help="同时写入这个 .xlsx 文件")
+            add_force(sub_parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        check_outputs(options, "xlsx")
+        sub = SUBCOMMANDS[options["action"]]
+        try:
+            campaign = campaign_by_id(options["campaign"])
+            output = sub.run(campaign, options)
+        except InputError as error:
+            raise CommandError(str(error), returncode=USAGE_ERROR) from None
+        except Refused as refused:
+            self._refuse(refused, options["json"])
+        if options["xlsx"] is not None:
+            if output.xlsx is None:
+                raise CommandError("这项操作没有可写入 .xlsx 的报告", returncode=USAGE_ERROR)
+            with output_file(options["xlsx"], force=options["force"]) as path:
+                output.xlsx(path)
+        if options["json"]:
+            self.stdout.write(json.dumps(output.data, ensure_ascii=False))
+        else:
+            self.stdout.write(output.text.rstrip("\n"))
+
+    def _refuse(self, refused: Refused, as_json: bool) -> None:
+        if as_json:
+            data: dict[str, Any] = {"error": {"code": refused.code, "message": refused.message}}
+            data["problems"] = refused.problems
+            self.stdout.write(json.dumps(data, ensure_ascii=False))
+        else:
+            self.stderr.write(f"未执行：{refused.message}")
+        self.stdout.flush()
+        raise SystemExit(REFUSED)
