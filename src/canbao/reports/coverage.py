@@ -36,6 +36,7 @@ from canbao.registry.models import Resident
 from canbao.reports.models import UnitTask
 
 __all__ = [
+    "LEVEL_NAMES",
     "CoverageReport",
     "GroupCoverage",
     "GroupKey",
@@ -45,9 +46,11 @@ __all__ = [
     "coverage",
     "group_counts",
     "percent",
+    "percent_text",
 ]
 
 Level = Literal["township", "village"]
+LEVEL_NAMES: dict[str, str] = {"township": "乡镇（街道）", "village": "村（社区）"}
 # Where a unit's task comes from: a stored task (see reports.models.TaskSource), the sum of its
 # villages' stored tasks, or computed now from the registry's population (nothing stored).
 TaskOrigin = Literal["table", "registry", "override", "sum", "computed"]
@@ -120,12 +123,12 @@ class UnitCoverage:
             "enrolled": self.enrolled,
             "enrolled_previous": self.enrolled_previous,
             "change": self.change,
-            "rate_of_task": _text(self.rate_of_task),
-            "rate_of_base": _text(self.rate_of_base),
+            "rate_of_task": percent_text(self.rate_of_task),
+            "rate_of_base": percent_text(self.rate_of_base),
             "gap_to_task": self.gap_to_task,
             "rank": self.rank,
             "groups": {
-                code: {"members": g.members, "enrolled": g.enrolled, "rate": _text(g.rate)}
+                code: {"members": g.members, "enrolled": g.enrolled, "rate": percent_text(g.rate)}
                 for code, g in self.groups.items()
             },
         }
@@ -164,7 +167,7 @@ class CoverageReport:
             "level": self.level,
             "units": [u.as_json() for u in self.units],
             "total": self.total.as_json(),
-            "special_groups_rate_percent": _text(self.special_groups_rate_percent),
+            "special_groups_rate_percent": percent_text(self.special_groups_rate_percent),
             "special_groups": [
                 {
                     "unit_code": s.unit_code,
@@ -177,12 +180,13 @@ class CoverageReport:
                 }
                 for s in self.special_groups
             ],
-            "line_percent": _text(self.line_percent),
+            "line_percent": percent_text(self.line_percent),
             "units_below_line": [u.code for u in self.units_below_line],
         }
 
 
-def _text(value: Decimal | None) -> str | None:
+def percent_text(value: Decimal | None) -> str | None:
+    """A percent for JSON: a string, exact as computed ("95.0"); None stays None."""
     return None if value is None else str(value)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -26,7 +25,14 @@ from canbao.policy.codes import CATEGORY_NAMES
 from canbao.policy.funding import FundingResult, UnitProgress, work_funding
 from canbao.policy.schema import Policy
 from canbao.regions.models import Division
-from canbao.reports.coverage import GroupKey, Level, UnitCoverage, coverage, group_counts
+from canbao.reports.coverage import (
+    GroupKey,
+    Level,
+    UnitCoverage,
+    coverage,
+    group_counts,
+    percent_text,
+)
 
 __all__ = ["FundingReport", "GroupStatus", "UnitFunding", "funding", "funding_deadline"]
 
@@ -80,8 +86,8 @@ class UnitFunding:
             "population_base": u.population_base,
             "task": u.task,
             "enrolled": u.enrolled,
-            "rate_of_base": _text(u.rate_of_base),
-            "rate_of_task": _text(u.rate_of_task),
+            "rate_of_base": percent_text(u.rate_of_base),
+            "rate_of_task": percent_text(u.rate_of_task),
             "paid_records": self.paid_records,
             "task_met": self.task_met,
             "special_groups_complete": self.special_groups_complete,
@@ -146,10 +152,6 @@ class FundingReport:
             "bureau_fen": self.bureau_fen,
             "accountable": [u.unit.code for u in self.accountable],
         }
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
 
 
 def funding_deadline(policy: Policy) -> date:

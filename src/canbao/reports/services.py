@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -23,6 +23,7 @@ from canbao.policy.targets import TargetReport, compute_targets, read_target_tab
 from canbao.regions.models import Division
 from canbao.registry.batches import acting_username, record_audit
 from canbao.registry.models import Resident
+from canbao.reports.coverage import Level
 from canbao.reports.matching import Candidate, Match, NameProblem, match_names
 from canbao.reports.models import TaskChange, TaskSource, UnitTask
 
@@ -33,8 +34,6 @@ __all__ = [
     "override_task",
     "tasks_from_registry",
 ]
-
-Level = Literal["township", "village"]
 
 
 @dataclass(frozen=True)

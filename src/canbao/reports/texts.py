@@ -8,7 +8,7 @@ from typing import Any
 from canbao.policy.codes import CATEGORY_NAMES
 from canbao.policy.schema import Policy
 from canbao.policy.targets import aligned
-from canbao.reports.coverage import CoverageReport, UnitCoverage
+from canbao.reports.coverage import LEVEL_NAMES, CoverageReport, UnitCoverage
 from canbao.reports.documents.formats import count_text, date_text, rate_text, yuan_text
 from canbao.reports.funding import FundingReport
 from canbao.reports.funds import FundSummary
@@ -21,7 +21,6 @@ MATCHED_HOW = {
     "core": "去掉后缀后相同",
     "given": "按指定区划代码",
 }
-LEVEL_NAMES = {"township": "乡镇（街道）", "village": "村（社区）"}
 
 
 def task_import_json(result: TaskImport) -> dict[str, Any]:

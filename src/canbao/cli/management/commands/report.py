@@ -29,7 +29,7 @@ from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_fi
 from canbao.errors import InputError
 from canbao.regions.models import Division
 from canbao.reports import texts, workbooks
-from canbao.reports.coverage import coverage
+from canbao.reports.coverage import LEVEL_NAMES, coverage
 from canbao.reports.funding import funding
 from canbao.reports.funds import fund_summary
 from canbao.reports.selectors import stored_tasks, task_history
@@ -40,8 +40,6 @@ from canbao.reports.services import (
     tasks_from_registry,
 )
 from canbao.tabular import TableError
-
-LEVELS = {"township": "乡镇（街道）", "village": "村（社区）"}
 
 
 @dataclass
@@ -100,7 +98,7 @@ def tasks_arguments(parser: CommandParser) -> None:
     parser.add_argument("--population", type=int, help="调整后的人口基数（可省略）")
     parser.add_argument("--reason", help="导入、测算或调整的原因（调整时必填）")
     parser.add_argument("--history", action="store_true", help="列出任务数的每一次变更")
-    parser.add_argument("--level", choices=sorted(LEVELS), help="表中单位的级别（默认按政策）")
+    parser.add_argument("--level", choices=sorted(LEVEL_NAMES), help="表中单位的级别（默认按政策）")
     parser.add_argument("--within", metavar="区划代码", help="只在这个乡镇（或村）范围内")
     parser.add_argument("--user", help="操作人（默认为当前系统用户）")
 
@@ -186,7 +184,7 @@ def tasks(campaign: Campaign, options: dict[str, Any]) -> Output:
 
 def coverage_arguments(parser: CommandParser) -> None:
     parser.add_argument("--as-of", type=iso_date, help="截至日期 YYYY-MM-DD（默认今天）")
-    parser.add_argument("--level", choices=sorted(LEVELS), help="按乡镇或按村（默认按政策）")
+    parser.add_argument("--level", choices=sorted(LEVEL_NAMES), help="按乡镇或按村（默认按政策）")
     parser.add_argument("--within", metavar="区划代码", help="只报告这个乡镇（或村）")
 
 
