@@ -23,15 +23,26 @@ from canbao.campaigns.selectors import campaign_policy
 from canbao.collection.models import Payment
 from canbao.policy.codes import CATEGORY_NAMES
 from canbao.regions.models import Division
-from canbao.reports.coverage import CoverageReport, Level, UnitCoverage, coverage, percent
+from canbao.reports.coverage import (
+    LEVEL_NAMES,
+    CoverageReport,
+    Level,
+    UnitCoverage,
+    coverage,
+    percent,
+)
 from canbao.reports.documents.chart import rate_chart
 from canbao.reports.documents.formats import date_text, rate_text
 from canbao.reports.documents.pdf import write_pdf
 from canbao.reports.documents.sheets import Row, Styles, header
 
-__all__ = ["Bulletin", "build_bulletin", "write_bulletin_pdf", "write_bulletin_xlsx"]
-
-LEVEL_NAMES = {"township": "乡镇", "village": "村（社区）"}
+__all__ = [
+    "Bulletin",
+    "build_bulletin",
+    "bulletin_summary",
+    "write_bulletin_pdf",
+    "write_bulletin_xlsx",
+]
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ def build_bulletin(
     )
 
 
-def summary(bulletin: Bulletin) -> str:
+def bulletin_summary(bulletin: Bulletin) -> str:
     """The bulletin's opening sentence."""
     total = bulletin.report.total
     task = (
@@ -121,7 +132,12 @@ def write_bulletin_pdf(bulletin: Bulletin, path: Path) -> None:
     )
     write_pdf(
         "bulletin.html",
-        {"bulletin": bulletin, "report": report, "summary": summary(bulletin), "chart": chart},
+        {
+            "bulletin": bulletin,
+            "report": report,
+            "summary": bulletin_summary(bulletin),
+            "chart": chart,
+        },
         path,
     )
 
@@ -139,7 +155,7 @@ def write_bulletin_xlsx(bulletin: Bulletin, path: Path) -> None:
         sheet.write_string(
             1, 0, f"第{bulletin.number}期    截至{date_text(report.as_of)}", styles.subtitle
         )
-        sheet.write_string(2, 0, summary(bulletin), styles.subtitle)
+        sheet.write_string(2, 0, bulletin_summary(bulletin), styles.subtitle)
         names = [
             "排名",
             bulletin.level_name,

@@ -30,7 +30,8 @@ def rate_chart(
     """The chart as a data: URL of an SVG image, units top to bottom in the order given."""
     font = FontProperties(fname=str(cjk_font()), size=9)
     values = [float(rate) if rate is not None else 0.0 for rate in rates]
-    height = 1.2 + 0.28 * max(len(names), 3)
+    # Taller with each unit, but never past the printed page (its bars then get thinner).
+    height = min(1.2 + 0.28 * max(len(names), 3), 9.5)
     figure = Figure(figsize=(7.0, height))
     axes = figure.subplots()
     positions = range(len(names))

@@ -1,13 +1,16 @@
-"""`canbao report tasks|coverage|funding|funds`: a campaign's progress reports.
+"""`canbao report tasks|coverage|funding|funds|bulletin|followup|notices`: a campaign's progress
+reports, and the documents a bureau prints (the weekly bulletin, a village's follow-up list and
+its households' payment notices, also as PDF with --pdf).
 
 Each subcommand is one entry of ``SUBCOMMANDS``: a function that adds its own options and a
-function that runs it and returns what to print (JSON and text) and how to write its .xlsx. The
-options every subcommand shares (--campaign, --json, --xlsx, --force) are added for all.
+function that runs it and returns what to print (JSON and text) and how to write its .xlsx (and
+PDF). The options every subcommand shares (--campaign, --json, --xlsx, --force) are added for all.
 
 Exit status: 0 done, 1 refused (a task table whose unit names do not all match one unit each,
 or with a bad row; an override without a reason: nothing written; in JSON
 ``{"error": {code, message}, "problems": [...]}``), 2 usage error (no such campaign or unit, a bad
-date, an unreadable file, an output path in a missing folder or already there without --force).
+date, an unreadable file, an output path in a missing folder or already there without --force,
+a unit that is not a village where one is needed, no Chinese font for --pdf).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils import timezone
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id, campaign_policy
@@ -30,6 +34,21 @@ from canbao.errors import InputError
 from canbao.regions.models import Division
 from canbao.reports import texts, workbooks
 from canbao.reports.coverage import LEVEL_NAMES, coverage
+from canbao.reports.documents.bulletin import (
+    build_bulletin,
+    bulletin_summary,
+    write_bulletin_pdf,
+    write_bulletin_xlsx,
+)
+from canbao.reports.documents.followup_list import (
+    NO_GROUPS,
+    build_followup_list,
+    write_followup_pdf,
+    write_followup_xlsx,
+)
+from canbao.reports.documents.fonts import cjk_font
+from canbao.reports.documents.formats import date_text, yuan_text
+from canbao.reports.documents.notices import build_notices, write_notices_pdf, write_notices_xlsx
 from canbao.reports.funding import funding
 from canbao.reports.funds import fund_summary
 from canbao.reports.selectors import stored_tasks, task_history
@@ -49,6 +68,7 @@ class Output:
     data: dict[str, Any]
     text: str
     xlsx: Callable[[Path], None] | None = None
+    pdf: Callable[[Path], None] | None = None  # for the subcommands that take --pdf
 
 
 class Refused(Exception):
@@ -244,6 +264,116 @@ def funds_report(campaign: Campaign, options: dict[str, Any]) -> Output:
     )
 
 
+# --- the documents: bulletin, follow-up list, payment notices -----------------------------------
+
+
+def _pdf_argument(parser: CommandParser) -> None:
+    parser.add_argument("--pdf", type=Path, help="同时写入这个 PDF 文件（供打印、印发）")
+
+
+def _village(campaign: Campaign, code: str) -> Division:
+    unit = _within(campaign, code)
+    assert unit is not None
+    if unit.level != Division.Level.VILLAGE:
+        raise InputError("not_a_village", f"区划代码 {code}（{unit.name}）不是村（社区）")
+    return unit
+
+
+def _font_for(options: dict[str, Any]) -> None:
+    """With --pdf, fail before any work when the Chinese font is missing."""
+    if options["pdf"] is not None:
+        cjk_font()
+
+
+def bulletin_arguments(parser: CommandParser) -> None:
+    parser.add_argument("--as-of", type=iso_date, required=True, help="截至日期 YYYY-MM-DD")
+    parser.add_argument("--level", choices=sorted(LEVEL_NAMES), help="按乡镇或按村（默认按政策）")
+    parser.add_argument("--within", metavar="区划代码", help="只通报这个乡镇（或村）")
+    parser.add_argument(
+        "--number", type=int, help="期数（默认按首笔缴费起的周数：首笔缴费那周为第1期）"
+    )
+    _pdf_argument(parser)
+
+
+def bulletin_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+    _font_for(options)
+    if options["number"] is not None and options["number"] < 1:
+        raise InputError("bad_number", f"--number 须为正整数：{options['number']}")
+    bulletin = build_bulletin(
+        campaign=campaign,
+        as_of=options["as_of"],
+        level=options["level"] or campaign_policy(campaign).targets.level,
+        within=_within(campaign, options["within"]),
+        number=options["number"],
+    )
+    head = f"{bulletin.title}\n第{bulletin.number}期\n{bulletin_summary(bulletin)}\n\n"
+    return Output(
+        bulletin.as_json(),
+        head + texts.coverage_text(bulletin.report),
+        lambda path: write_bulletin_xlsx(bulletin, path),
+        lambda path: write_bulletin_pdf(bulletin, path),
+    )
+
+
+def village_arguments(parser: CommandParser) -> None:
+    parser.add_argument("--village", metavar="区划代码", required=True, help="村（社区）的区划代码")
+    _pdf_argument(parser)
+
+
+def followup_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+    _font_for(options)
+    listed = build_followup_list(
+        campaign=campaign,
+        village=_village(campaign, options["village"]),
+        today=timezone.localdate(),
+    )
+    lines = [
+        listed.title,
+        f"截至{date_text(listed.as_of)}：未参保 {len(listed.households)} 户 {listed.residents} 人，"
+        f"其中特殊群体 {listed.special} 人（★），尚需本人缴纳 {yuan_text(listed.owing_fen)} 元",
+        NO_GROUPS,
+    ]
+    for household in listed.households:
+        lines.append(f"{household.number} {household.head} {household.phone}")
+        for m in household.members:
+            notes = "；".join(m.notes)
+            lines.append(
+                f"  {'★' if m.special else ''}{m.name}（{m.relation}，{m.attribute}）"
+                f"应缴 {yuan_text(m.due_fen)} 元，尚需缴 {yuan_text(m.owing_fen)} 元"
+                + (f"；{notes}" if notes else "")
+            )
+    return Output(
+        listed.as_json(),
+        "\n".join(lines),
+        lambda path: write_followup_xlsx(listed, path),
+        lambda path: write_followup_pdf(listed, path),
+    )
+
+
+def notices_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+    _font_for(options)
+    notices = build_notices(
+        campaign=campaign,
+        village=_village(campaign, options["village"]),
+        today=timezone.localdate(),
+    )
+    lines = [
+        f"{notices.township}{notices.village}：{notices.title} {len(notices.notices)} 户，"
+        f"缴费截止 {date_text(notices.deadline)}",
+        *(
+            f"  {n.household} {n.head}：{len(n.members)} 人，本户应缴 "
+            + ("待公布" if n.payable_fen is None else f"{yuan_text(n.payable_fen)} 元")
+            for n in notices.notices
+        ),
+    ]
+    return Output(
+        notices.as_json(),
+        "\n".join(lines),
+        lambda path: write_notices_xlsx(notices, path),
+        lambda path: write_notices_pdf(notices, path),
+    )
+
+
 @dataclass(frozen=True)
 class Subcommand:
     help: str
@@ -273,13 +403,32 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         funds_arguments,
         funds_report,
     ),
+    "bulletin": Subcommand(
+        "参保缴费进度通报（第N期）：排名表、特殊群体未达标单位、低于问责线的单位、参保率与"
+        "目标对比图；可写 .xlsx 与 PDF",
+        bulletin_arguments,
+        bulletin_report,
+    ),
+    "followup": Subcommand(
+        "一个村（社区）的催缴名单：未参保人员按户列出，特殊群体在前，注明代扣失败与挂账；"
+        "可写 .xlsx 与 PDF",
+        village_arguments,
+        followup_report,
+    ),
+    "notices": Subcommand(
+        "一个村（社区）的缴费通知单：每户一张，列出每人应缴金额、缴费截止日期与缴费方式；"
+        "可写 .xlsx 与 PDF（每页两张，供打印裁开）",
+        village_arguments,
+        notices_report,
+    ),
 }
 
 
 class Command(CanbaoCommand):
     help = (
         "参保进度报告：任务数（tasks）、参保进度（coverage）、工作经费与问责（funding）、"
-        "基金筹集（funds）。"
+        "基金筹集（funds）；印发的文书：进度通报（bulletin）、催缴名单（followup）、"
+        "缴费通知单（notices）。"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -295,7 +444,7 @@ class Command(CanbaoCommand):
             add_force(sub_parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        check_outputs(options, "xlsx")
+        check_outputs(options, "xlsx", "pdf")
         sub = SUBCOMMANDS[options["action"]]
         try:
             campaign = campaign_by_id(options["campaign"])
@@ -309,6 +458,10 @@ class Command(CanbaoCommand):
                 raise CommandError("这项操作没有可写入 .xlsx 的报告", returncode=USAGE_ERROR)
             with output_file(options["xlsx"], force=options["force"]) as path:
                 output.xlsx(path)
+        if options.get("pdf") is not None:
+            assert output.pdf is not None  # only the subcommands that write one take --pdf
+            with output_file(options["pdf"], force=options["force"]) as path:
+                output.pdf(path)
         if options["json"]:
             self.stdout.write(json.dumps(output.data, ensure_ascii=False))
         else:
