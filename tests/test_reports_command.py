@@ -17,6 +17,8 @@ from canbao.regions.models import Division
 from canbao.registry.services import import_residents
 from tests.conftest import COUNTY, OTHER_VILLAGE, VILLAGE, person_id, resident, xlsx_file
 
+pytestmark = pytest.mark.django_db
+
 PEOPLE = [(f"社区{n}", person_id(100 + n)) for n in range(4)]
 
 

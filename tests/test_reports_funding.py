@@ -20,6 +20,8 @@ from canbao.reports.funding import funding
 from canbao.reports.services import override_task
 from tests.conftest import COUNTY, OTHER_VILLAGE, VILLAGE, csv_file, person_id, resident, xlsx_file
 
+pytestmark = pytest.mark.django_db
+
 DALIGANG = load_preset("daligang-2020")
 WUMING = load_preset("wuming-2018")
 

@@ -17,6 +17,8 @@ from canbao.registry.services import import_residents, import_roster
 from canbao.reports.funds import fund_summary
 from tests.conftest import COUNTY, csv_file, person_id, resident, xlsx_file
 
+pytestmark = pytest.mark.django_db
+
 PEOPLE = [(f"大竹{n}", make("511724", date(1975, 3, 1), 20 + n, "F")) for n in range(5)]
 
 

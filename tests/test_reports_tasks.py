@@ -27,6 +27,8 @@ from canbao.reports.services import (
 )
 from tests.conftest import COUNTY, TOWNSHIP, person_id, resident, xlsx_file
 
+pytestmark = pytest.mark.django_db
+
 # Daligang's attachment 1 as the notice writes the names, and the registry's names (the
 # statistical dataset's): a suffix added, and 黄栗洑 written 黄栗伏.
 DALIGANG_NAMES = {
