@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "canbao.registry",
     "canbao.campaigns",
     "canbao.collection",
+    "canbao.reports",
 ]
 
 MIDDLEWARE = [

@@ -97,6 +97,9 @@ def describe(policy: Policy) -> str:
     lines += ["  不得参保：已参加职工医保的人员、已在其他统筹区参保的人员", "", "缴费与待遇："]
     lines += [f"  - {_rule(policy, rule)}" for rule in policy.enrollment]
     lines.append(f"  - 其他时间：{policy.closed_message}")
+    if policy.channels:
+        lines += ["", "缴费方式："]
+        lines += [f"  - {channel}" for channel in policy.channels]
     w = policy.waiting_period
     if w.enabled:
         lines.append(

@@ -235,6 +235,9 @@ class Policy(Strict):
     eligibility: Eligibility
     enrollment: Annotated[list[EnrollmentRule], Field(min_length=1)]
     closed_message: str
+    # How residents pay, one line per way as the notice words it: printed on the households'
+    # payment notices. Optional (a policy may leave it out; the notice then names none).
+    channels: list[Annotated[str, Field(min_length=1)]] = []
     waiting_period: WaitingPeriod = WaitingPeriod()
     identity: Identity
     targets: Targets

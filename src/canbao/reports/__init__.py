@@ -1,0 +1,1 @@
+"""Campaign progress: tasks per unit, coverage at any date, work funding, the fund summary."""
