@@ -16,7 +16,7 @@ from canbao.campaigns.models import Assessment, Campaign
 from canbao.campaigns.selectors import campaign_policy, reference_day
 from canbao.divisions import is_within, normalize_code
 from canbao.errors import InputError
-from canbao.policy.keys import quote_key
+from canbao.policy.keys import QuoteKeys
 from canbao.policy.loader import parse_policy_text, policy_text
 from canbao.policy.quote import Facts, Quote, quote
 from canbao.policy.schema import Policy
@@ -161,27 +161,37 @@ _Outcome = tuple[tuple[Any, ...], tuple[tuple[str, int], ...]]
 
 
 class _Assessor:
-    """Quotes residents, once per class of facts the policy quotes alike (its ``quote_key``):
+    """Quotes residents, once per class of facts the policy quotes alike (its ``QuoteKeys``):
     most residents share theirs."""
 
     def __init__(self, campaign: Campaign, policy: Policy) -> None:
         self.policy = policy
+        self.keys = QuoteKeys(policy)
         self.day = reference_day(policy)
         self.salt = campaign.policy_sha256
         self.cache: dict[tuple[Any, ...], _Outcome] = {}
 
     def outcome(self, row: _Row, categories: list[str]) -> _Outcome:
+        # The registry's facts, reduced as the policy's key reduces them (Facts, a validated
+        # model, is built once per class, not once per resident).
         _, birth_date, employee_insured, insured_elsewhere, id_type = row
-        facts = facts_of(
-            birth_date=birth_date,
-            categories=sorted(categories),
-            employee_insured=employee_insured,
-            insured_elsewhere=insured_elsewhere,
-            id_type=id_type,
+        held = tuple(sorted(categories))
+        key = (
+            self.keys.birth(birth_date, held),
+            held,
+            employee_insured,
+            insured_elsewhere,
+            id_type,
         )
-        key = quote_key(self.policy, facts)
         cached = self.cache.get(key)
         if cached is None:
+            facts = facts_of(
+                birth_date=birth_date,
+                categories=list(held),
+                employee_insured=employee_insured,
+                insured_elsewhere=insured_elsewhere,
+                id_type=id_type,
+            )
             cached = self._columns(quote(self.policy, facts, self.day), key)
             self.cache[key] = cached
         return cached

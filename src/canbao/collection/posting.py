@@ -26,7 +26,7 @@ from canbao.campaigns.selectors import campaign_policy
 from canbao.campaigns.services import facts_of, freeze
 from canbao.collection.models import Enrollment, Payment, Suspense
 from canbao.collection.settlement import Hold, Paid, Settlement, Terms, settle
-from canbao.policy.keys import birth_matters_from, quote_key
+from canbao.policy.keys import QuoteKeys, birth_matters_from
 from canbao.policy.quote import Quote, quote
 from canbao.policy.schema import Policy
 from canbao.registry.batches import StageSpec
@@ -60,6 +60,7 @@ class QuoteBook:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self.keys = QuoteKeys(policy)
         self.quotes: dict[tuple[Any, ...], Quote] = {}
 
     def quote_at(
@@ -71,18 +72,27 @@ class QuoteBook:
         insured_elsewhere: bool,
         id_type: str,
     ) -> Callable[[date], Quote]:
-        facts = facts_of(
-            birth_date=birth_date,
-            categories=categories,
-            employee_insured=employee_insured,
-            insured_elsewhere=insured_elsewhere,
-            id_type=id_type,
+        # The registry's facts, reduced as the policy's key reduces them; Facts is built only
+        # when a quote is missing.
+        held = tuple(sorted(categories))
+        key = (
+            self.keys.birth(birth_date, held),
+            held,
+            employee_insured,
+            insured_elsewhere,
+            id_type,
         )
-        key = quote_key(self.policy, facts)
 
         def at(day: date) -> Quote:
             found = self.quotes.get((key, day))
             if found is None:
+                facts = facts_of(
+                    birth_date=birth_date,
+                    categories=list(held),
+                    employee_insured=employee_insured,
+                    insured_elsewhere=insured_elsewhere,
+                    id_type=id_type,
+                )
                 found = self.quotes[(key, day)] = quote(self.policy, facts, day)
             return found
 
