@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from django.db import connection
 
+from canbao.campaigns.models import Campaign
+from canbao.collection.ledger import check_ledger
 from canbao.idnumber import make
 from canbao.regions.models import Division
 
@@ -112,3 +115,27 @@ def daligang(db: None) -> dict[str, Division]:
         code=OTHER_VILLAGE, name="德茂园村委会", level="village", parent=township
     )
     return {"county": county, "township": township, "village": village, "other": other}
+
+
+@pytest.fixture(autouse=True)
+def the_ledger_adds_up_after_every_test(request: pytest.FixtureRequest) -> object:
+    """The first law, after every test that touched the database: for every campaign, fen
+    received = fen enrolled + fen held + fen reversed, per resident and in total, and no closed
+    day disagrees with the payments. A test that breaks the ledger on purpose says so
+    (``ledger_tampered``); one that left its transaction unusable has nothing to check."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames for name in ("db", "transactional_db")
+    )
+    if not uses_db or request.node.get_closest_marker("ledger_tampered"):
+        yield
+        return
+    # Set up after the database fixture, so that the check runs before it is torn down.
+    request.getfixturevalue(
+        "transactional_db" if "transactional_db" in request.fixturenames else "db"
+    )
+    yield
+    if connection.connection is None or connection.needs_rollback:
+        return
+    for campaign in Campaign.objects.all():
+        check = check_ledger(campaign)
+        assert check.balanced, (campaign.pk, check.unbalanced[:5], check.closed_days)

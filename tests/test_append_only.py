@@ -188,6 +188,7 @@ def test_an_upsert_that_would_overwrite_a_payment_is_refused(campaign: Campaign)
     refused(sql(upsert), "不得修改" if connection.vendor == "postgresql" else "不得覆盖")
 
 
+@pytest.mark.ledger_tampered
 def test_a_new_payment_is_still_recorded(campaign: Campaign) -> None:
     with connection.cursor() as cursor:
         cursor.execute(

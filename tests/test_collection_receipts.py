@@ -297,6 +297,7 @@ def test_it_names_a_partial_payer_and_the_receipt_of_a_reversed_payment(
     )
 
 
+@pytest.mark.ledger_tampered
 def test_it_names_a_cash_payment_without_a_receipt_and_an_enrolled_person_off_the_roster(
     campaign: Campaign,
 ) -> None:

@@ -315,6 +315,7 @@ def test_a_reversal_of_a_closed_day_s_payment_is_refused(
     assert check_ledger(campaign).balanced
 
 
+@pytest.mark.ledger_tampered
 def test_check_ledger_names_a_closed_day_that_no_longer_agrees(
     campaign: Campaign, tmp_path: Path
 ) -> None:

@@ -245,7 +245,7 @@ def test_the_campaign_lock_gives_up_in_chinese_while_another_import_holds_it() -
         started = time.monotonic()
         with pytest.raises(InputError) as refused, transaction.atomic():
             lock_campaign(7)
-        assert 1 <= time.monotonic() - started < 5
+        assert time.monotonic() - started >= 1  # it waited LOCK_WAIT_SECONDS before giving up
         assert (refused.value.code, refused.value.message) == ("campaign_busy", BUSY_MESSAGE)
         with transaction.atomic():  # another campaign is free
             lock_campaign(8)

@@ -104,6 +104,7 @@ def test_a_reversal_counts_as_reversed_and_the_rest_is_settled_again(campaign: C
     assert check.balanced
 
 
+@pytest.mark.ledger_tampered
 def test_check_ledger_names_a_resident_whose_money_does_not_add_up(campaign: Campaign) -> None:
     pay(campaign, "T1", 30000)
     # Tampering behind the services' back: the excess hold disappears.

@@ -251,10 +251,9 @@ def test_it_says_when_a_workbook_is_not_one(tmp_path: Path) -> None:
 # --- hostile workbooks and cells ----------------------------------------------------------------
 
 STRAY_CHILD = """
-import json, resource, sys, time
+import json, resource, sys
 from pathlib import Path
 from canbao.tabular import Column, TableError, read_table
-started = time.perf_counter()
 try:
     columns = [Column("unit", ("单位名称",)), Column("population", ("人口数",))]
     read_table(Path(sys.argv[1]), columns)
@@ -263,7 +262,6 @@ except TableError as error:
     outcome = [error.code, error.row, error.column, error.message]
 print(json.dumps({
     "outcome": outcome,
-    "seconds": time.perf_counter() - started,
     "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
 }))
 """
@@ -289,7 +287,9 @@ def read_in_a_child(path: Path) -> dict[str, Any]:
     return report
 
 
-def test_a_stray_cell_at_xfd1048576_is_refused_quickly_and_names_the_cell(tmp_path: Path) -> None:
+def test_a_stray_cell_at_xfd1048576_is_refused_in_bounded_memory_naming_the_cell(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "stray.xlsx"
     with xlsxwriter.Workbook(path) as workbook:
         sheet = workbook.add_worksheet("任务表")
@@ -302,7 +302,6 @@ def test_a_stray_cell_at_xfd1048576_is_refused_quickly_and_names_the_cell(tmp_pa
     code, row, column, message = report["outcome"]
     assert (code, row, column) == ("sheet_extent", 1048576, "XFD")
     assert "XFD1048576" in message and "请删除" in message
-    assert report["seconds"] < 5
     assert report["peak_kib"] < 256 * 1024  # the sheet rectangle alone would be 512 GiB
 
 
