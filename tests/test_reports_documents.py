@@ -239,6 +239,8 @@ def test_the_follow_up_list_marks_failed_bank_deductions(withholding: Campaign) 
     huang = next(m for h in listed.households for m in h.members if m.name == "黄秀兰")
     assert any(note.startswith("银行代扣失败：余额不足") for note in huang.notes)
     assert huang.owing_fen == 18000  # Wuming: 180 yuan
+    lan = next(m for h in listed.households for m in h.members if m.name == "蓝志明")
+    assert lan.notes[0] == "银行代扣失败：账户已销户：重新签订三方协议（新账号）"
 
 
 # --- the payment notices ----------------------------------------------------------------------
@@ -266,6 +268,16 @@ def test_a_notice_per_household_with_each_members_payable_amount(campaign: Campa
     (zhao,) = by_household["H3"].members
     assert not zhao.eligible and zhao.status.startswith("不需缴费：")
     assert by_household["H3"].payable_fen == 0
+
+
+def test_a_reminder_round_goes_only_to_households_that_still_owe(campaign: Campaign) -> None:
+    """H1 (李秀英 short) and H4 (钱七 owes 125) still owe; H2's 五保户 owes nothing (the
+    department pays) and H3's only member cannot enroll."""
+    notices = build_notices(
+        campaign=campaign, village=village(), today=date(2019, 12, 1), unpaid_only=True
+    )
+    assert [n.household for n in notices.notices] == ["H1", "H4"]
+    assert notices.as_json()["unpaid_only"] is True
 
 
 def test_the_notices_as_pdf_and_xlsx(campaign: Campaign, tmp_path: Path) -> None:
