@@ -86,6 +86,11 @@ class Notice:
     members: list[NoticeMember]
 
     @property
+    def owes(self) -> bool:
+        """Some member may enroll, has not, and has something (or a pending amount) to pay."""
+        return any(m.eligible and not m.enrolled and m.payable_fen != 0 for m in self.members)
+
+    @property
     def payable_fen(self) -> int | None:
         """What the household's eligible members pay together; None while any is pending."""
         amounts = [m.payable_fen for m in self.members if m.eligible]
@@ -121,6 +126,7 @@ class Notices:
     channels: list[str]
     issued_on: date
     notices: list[Notice]
+    unpaid_only: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -135,13 +141,16 @@ class Notices:
             "channels": self.channels,
             "issued_on": self.issued_on.isoformat(),
             "households": len(self.notices),
+            "unpaid_only": self.unpaid_only,
             "notices": [n.as_json() for n in self.notices],
         }
 
 
-def build_notices(*, campaign: Campaign, village: Division, today: date) -> Notices:
-    """One notice per household of the village with an active resident (`today` is the date
-    printed on them)."""
+def build_notices(
+    *, campaign: Campaign, village: Division, today: date, unpaid_only: bool = False
+) -> Notices:
+    """One notice per household of the village with an active resident, or with `unpaid_only`
+    per household that still has to pay (a reminder round); `today` is the date printed."""
     policy = campaign_policy(campaign)
     by_household = policy.enrollment_unit == "household"
     residents = list(
@@ -164,6 +173,8 @@ def build_notices(*, campaign: Campaign, village: Division, today: date) -> Noti
     notices = [
         _notice(number, people, assessments, enrolled) for number, people in households.items()
     ]
+    if unpaid_only:
+        notices = [n for n in notices if n.owes]
     township = village.parent.name if village.parent else ""
     return Notices(
         title=f"{campaign.area.name}{policy.coverage_year}年度城乡居民基本医疗保险缴费通知单",
@@ -186,6 +197,7 @@ def build_notices(*, campaign: Campaign, village: Division, today: date) -> Noti
         channels=list(policy.channels),
         issued_on=today,
         notices=notices,
+        unpaid_only=unpaid_only,
     )
 
 
