@@ -508,7 +508,7 @@ class SeasonDemo:
     def documents(self, campaign: Campaign) -> None:
         """The bulletin as of the season's last payment day, and the follow-up list and payment
         notices of the village with the fewest households, each as PDF and xlsx (written anew
-        on every run)."""
+        on every run). The season is over: the notices go to the households that still owe."""
         self.write("\n== 印发的文书：进度通报、催缴名单、缴费通知单（PDF 与 xlsx）")
         last = Payment.objects.filter(campaign=campaign).aggregate(day=Max("paid_on"))["day"]
         smallest = (
@@ -560,10 +560,13 @@ class SeasonDemo:
                 f"{listed['withholding_failures']} 人、有挂账 {listed['held']} 人；尚需本人缴纳 "
                 f"{yuan_text(listed['owing_fen'])} 元"
             )
-        notices = document(f"缴费通知单-{village_name}", "notices", "--village", village)
+        notices = document(
+            f"缴费通知单-{village_name}", "notices", "--village", village, "--unpaid"
+        )
         if notices:
             self.say(
-                f"缴费通知单（{village_name}）：{notices['households']} 户各一张，每页两张，"
+                f"缴费通知单（{village_name}）：尚未缴清的 {notices['households']} 户各一张，"
+                "每页两张，"
                 f"缴费截止 {date_text(date.fromisoformat(notices['deadline']))}"
             )
         if written:
