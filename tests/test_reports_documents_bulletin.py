@@ -24,6 +24,7 @@ from canbao.reports.documents.bulletin import (
 from canbao.reports.documents.chart import rate_chart
 from tests import test_reports_documents as documents
 from tests.conftest import OTHER_VILLAGE, TOWNSHIP, VILLAGE
+from tests.test_demo import run_demo
 from tests.test_reports_documents import cell_format, column_of, excel_cell, pdf_fonts, pdf_text
 
 campaign = documents.campaign  # 大栗港社区: 张建国 paid on 20 Nov; 德茂园: 孙八 on 27 Nov
@@ -176,3 +177,24 @@ def test_the_documents_refuse_what_is_no_village_or_no_font(
     )
     assert status == 2 and "apt-get install fonts-wqy-microhei" in message
     assert not xlsx.exists() and not pdf.exists()
+
+
+def test_the_demo_ends_with_the_documents_as_pdf_and_xlsx(tmp_path: Path) -> None:
+    done = run_demo(tmp_path)
+    assert done.returncode == 0, done.stderr
+    documents_part = done.stdout.split("== 印发的文书")[1]
+    assert (
+        "$ canbao report bulletin --as-of 2019-12-18 --pdf 参保缴费进度通报.pdf" in documents_part
+    )
+    folder = Path(documents_part.split("文书已写入 ")[1].split("：")[0])
+    village = documents_part.split("催缴名单（")[1].split("）")[0]
+    names = ["参保缴费进度通报", f"催缴名单-{village}", f"缴费通知单-{village}"]
+    for name in names:
+        assert f"    {name}.pdf\n    {name}.xlsx" in documents_part
+        assert (folder / f"{name}.xlsx").is_file()
+    assert TITLE in pdf_text(folder / "参保缴费进度通报.pdf")
+    assert f"{village}2020年度城乡居民医保未参保人员催缴名单" in pdf_text(
+        folder / f"催缴名单-{village}.pdf"
+    )
+    assert "尚未缴清的" in documents_part.split("\n  缴费通知单（")[1]
+    assert "缴费通知单" in pdf_text(folder / f"缴费通知单-{village}.pdf")
