@@ -259,7 +259,7 @@ def test_a_notice_per_household_with_each_members_payable_amount(campaign: Campa
         ("张建国", 25000, "已缴费参保"),
         ("李秀英", 25000, "未缴费"),
     ]
-    assert h1.payable_fen == 50000
+    assert (h1.payable_fen, h1.unpaid_fen) == (50000, 25000)  # 张建国 has paid
     (wang,) = by_household["H2"].members
     assert (wang.attribute, wang.subsidy_fen, wang.payable_fen) == ("五保户", 25000, 0)
     assert wang.status == "全额资助，不需个人缴费"
@@ -287,7 +287,7 @@ def test_the_notices_as_pdf_and_xlsx(campaign: Campaign, tmp_path: Path) -> None
     assert text.count("桃江县2020年度城乡居民基本医疗保险缴费通知单") == 4
     assert "请于2019年12月31日前缴费" in text
     assert "湘税社保APP" in text  # Daligang's channels
-    assert "500.00" in text and "125.00" in text
+    assert "500.00" in text and "尚未缴纳 250.00" in text and "125.00" in text
     # ID numbers are masked on paper: the birth date is hidden.
     assert ZHANG not in text and re.search(rf"{ZHANG[:6]}\*{{8}}{ZHANG[-4:]}", text)
     assert all(pdf_fonts(tmp_path / "通知单.pdf").values())
@@ -295,11 +295,12 @@ def test_the_notices_as_pdf_and_xlsx(campaign: Campaign, tmp_path: Path) -> None
     write_notices_xlsx(notices, tmp_path / "通知单.xlsx")
     rows = sheet_rows(tmp_path / "通知单.xlsx", "缴费通知单")
     payable, total = column_of(rows, "应缴（元）"), column_of(rows, "本户应缴合计（元）")
+    unpaid = column_of(rows, "本户尚未缴纳（元）")
     index, li = next((i, row) for i, row in enumerate(rows) if row[3] == "李秀英")
     assert li[4] == LI  # the clerk's workbook keeps the full ID number
     assert li[payable] == 250.0
     head = rows[index - 1]
-    assert (head[3], head[total]) == ("张建国", 500.0)
+    assert (head[3], head[total], head[unpaid]) == ("张建国", 500.0, 250.0)
     assert cell_format(tmp_path / "通知单.xlsx", 1, excel_cell(index, payable)) == "#,##0.00"
 
 
