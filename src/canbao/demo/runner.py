@@ -43,7 +43,7 @@ def money(fen: int | None) -> str:
 
 
 def reason_label(reason: str) -> str:
-    return f"{Suspense.Reason(reason).label}（{reason}）"
+    return str(Suspense.Reason(reason).label)
 
 
 def held(suspended: dict[str, int]) -> str:
@@ -98,14 +98,17 @@ class SeasonDemo:
         """A refusal or usage error as the command reported it."""
         error = report.get("error")
         if isinstance(error, dict):
-            self.say(f"未执行：{error['message']}（{error['code']}）")
+            self.say(f"未执行：{error['message']}")
         elif error:
             self.say(f"未执行：{error}")
         else:
             self.say(report.get("message") or "未执行")
-            for row in report.get("errors", [])[:5]:
+            errors = report.get("errors", [])
+            for row in errors[:5]:
                 where = f"第{row['row']}行" if row.get("row") else ""
-                self.say(f"{where}{row['message']}（{row['code']}）")
+                self.say(f"{where}{row['message']}")
+            if len(errors) > 5:
+                self.say(f"…… 另有 {len(errors) - 5} 处错误")
 
     # -- the steps
 
