@@ -34,7 +34,7 @@ def test_the_help_lists_canbaos_commands_grouped_in_chinese_and_not_djangos() ->
     done = canbao("--help")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    for title in ("准备", "政策", "登记与导入", "参保缴费工作", "收缴", "账单与核对"):
+    for title in ("准备", "政策", "登记与导入", "参保缴费工作", "收缴", "进度与文书", "账单与核对"):
         assert title in lines
     listed = {line.split()[0] for line in lines if line.startswith("  ") and line.split()}
     assert set(canbao_commands()) <= listed
