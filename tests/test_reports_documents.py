@@ -33,6 +33,8 @@ from tests import test_collection_withholding as bank
 from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident
 from tests.test_collection_payments import pay
 
+pytestmark = pytest.mark.django_db
+
 # Wuming 2018's bank withholding, up to the bank's first return.
 wuming, agreements, returned = bank.wuming, bank.agreements, bank.returned
 

@@ -41,6 +41,7 @@ def run(*args: str) -> tuple[int, str, str]:
     return 0, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.django_db
 def test_the_bulletin_is_numbered_by_the_week_of_the_first_payment(campaign: Campaign) -> None:
     assert bulletin_number(campaign, date(2019, 11, 1)) == 1
     assert bulletin_number(campaign, date(2019, 11, 26)) == 1
@@ -49,6 +50,7 @@ def test_the_bulletin_is_numbered_by_the_week_of_the_first_payment(campaign: Cam
     assert bulletin.number == 7
 
 
+@pytest.mark.django_db
 def test_the_bulletin_ranks_the_villages_and_names_the_shortfalls(campaign: Campaign) -> None:
     bulletin = build_bulletin(campaign=campaign, as_of=date(2019, 11, 27), level="village")
     assert bulletin.title == TITLE and bulletin.number == 2
@@ -71,6 +73,7 @@ def test_the_bulletin_ranks_the_villages_and_names_the_shortfalls(campaign: Camp
     )
 
 
+@pytest.mark.django_db
 def test_the_bulletin_as_pdf(campaign: Campaign, tmp_path: Path) -> None:
     bulletin = build_bulletin(campaign=campaign, as_of=date(2019, 11, 27), level="village")
     write_bulletin_pdf(bulletin, tmp_path / "通报.pdf")
@@ -96,6 +99,7 @@ def test_the_chart_draws_a_bar_per_unit_against_the_target() -> None:
     assert three.count('id="patch_') == two.count('id="patch_') + 1
 
 
+@pytest.mark.django_db
 def test_the_bulletin_as_xlsx_has_numbers_formats_and_its_chart(
     campaign: Campaign, tmp_path: Path
 ) -> None:
@@ -123,6 +127,7 @@ def test_the_bulletin_as_xlsx_has_numbers_formats_and_its_chart(
     assert "drawing1.xml" in drawing
 
 
+@pytest.mark.django_db
 def test_report_bulletin_writes_json_xlsx_and_pdf(campaign: Campaign, tmp_path: Path) -> None:
     pdf, xlsx = tmp_path / "通报.pdf", tmp_path / "通报.xlsx"
     status, out, _ = run(
@@ -145,6 +150,7 @@ def test_report_bulletin_writes_json_xlsx_and_pdf(campaign: Campaign, tmp_path: 
     assert status == 0 and out.startswith("大栗港镇2020年度城乡居民基本医疗保险参保缴费进度通报\n")
 
 
+@pytest.mark.django_db
 def test_report_followup_and_notices_for_a_village(campaign: Campaign, tmp_path: Path) -> None:
     status, out, _ = run("followup", "--village", VILLAGE, "--json")
     assert status == 0
@@ -163,6 +169,7 @@ def test_report_followup_and_notices_for_a_village(campaign: Campaign, tmp_path:
     assert data["notices"][0]["members"][0]["payable_fen"] == 25000
 
 
+@pytest.mark.django_db
 def test_the_documents_refuse_what_is_no_village_or_no_font(
     campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
