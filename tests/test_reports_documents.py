@@ -33,6 +33,8 @@ from tests import test_collection_withholding as bank
 from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident
 from tests.test_collection_payments import pay
 
+pytestmark = pytest.mark.django_db
+
 # Wuming 2018's bank withholding, up to the bank's first return.
 wuming, agreements, returned = bank.wuming, bank.agreements, bank.returned
 
@@ -239,6 +241,8 @@ def test_the_follow_up_list_marks_failed_bank_deductions(withholding: Campaign) 
     huang = next(m for h in listed.households for m in h.members if m.name == "黄秀兰")
     assert any(note.startswith("银行代扣失败：余额不足") for note in huang.notes)
     assert huang.owing_fen == 18000  # Wuming: 180 yuan
+    lan = next(m for h in listed.households for m in h.members if m.name == "蓝志明")
+    assert lan.notes[0] == "银行代扣失败：账户已销户：重新签订三方协议（新账号）"
 
 
 # --- the payment notices ----------------------------------------------------------------------
@@ -257,7 +261,7 @@ def test_a_notice_per_household_with_each_members_payable_amount(campaign: Campa
         ("张建国", 25000, "已缴费参保"),
         ("李秀英", 25000, "未缴费"),
     ]
-    assert h1.payable_fen == 50000
+    assert (h1.payable_fen, h1.unpaid_fen) == (50000, 25000)  # 张建国 has paid
     (wang,) = by_household["H2"].members
     assert (wang.attribute, wang.subsidy_fen, wang.payable_fen) == ("五保户", 25000, 0)
     assert wang.status == "全额资助，不需个人缴费"
@@ -268,6 +272,16 @@ def test_a_notice_per_household_with_each_members_payable_amount(campaign: Campa
     assert by_household["H3"].payable_fen == 0
 
 
+def test_a_reminder_round_goes_only_to_households_that_still_owe(campaign: Campaign) -> None:
+    """H1 (李秀英 short) and H4 (钱七 owes 125) still owe; H2's 五保户 owes nothing (the
+    department pays) and H3's only member cannot enroll."""
+    notices = build_notices(
+        campaign=campaign, village=village(), today=date(2019, 12, 1), unpaid_only=True
+    )
+    assert [n.household for n in notices.notices] == ["H1", "H4"]
+    assert notices.as_json()["unpaid_only"] is True
+
+
 def test_the_notices_as_pdf_and_xlsx(campaign: Campaign, tmp_path: Path) -> None:
     notices = build_notices(campaign=campaign, village=village(), today=date(2019, 9, 20))
     write_notices_pdf(notices, tmp_path / "通知单.pdf")
@@ -275,7 +289,7 @@ def test_the_notices_as_pdf_and_xlsx(campaign: Campaign, tmp_path: Path) -> None
     assert text.count("桃江县2020年度城乡居民基本医疗保险缴费通知单") == 4
     assert "请于2019年12月31日前缴费" in text
     assert "湘税社保APP" in text  # Daligang's channels
-    assert "500.00" in text and "125.00" in text
+    assert "500.00" in text and "尚未缴纳 250.00" in text and "125.00" in text
     # ID numbers are masked on paper: the birth date is hidden.
     assert ZHANG not in text and re.search(rf"{ZHANG[:6]}\*{{8}}{ZHANG[-4:]}", text)
     assert all(pdf_fonts(tmp_path / "通知单.pdf").values())
@@ -283,11 +297,12 @@ def test_the_notices_as_pdf_and_xlsx(campaign: Campaign, tmp_path: Path) -> None
     write_notices_xlsx(notices, tmp_path / "通知单.xlsx")
     rows = sheet_rows(tmp_path / "通知单.xlsx", "缴费通知单")
     payable, total = column_of(rows, "应缴（元）"), column_of(rows, "本户应缴合计（元）")
+    unpaid = column_of(rows, "本户尚未缴纳（元）")
     index, li = next((i, row) for i, row in enumerate(rows) if row[3] == "李秀英")
     assert li[4] == LI  # the clerk's workbook keeps the full ID number
     assert li[payable] == 250.0
     head = rows[index - 1]
-    assert (head[3], head[total]) == ("张建国", 500.0)
+    assert (head[3], head[total], head[unpaid]) == ("张建国", 500.0, 250.0)
     assert cell_format(tmp_path / "通知单.xlsx", 1, excel_cell(index, payable)) == "#,##0.00"
 
 

@@ -24,6 +24,7 @@ from canbao.reports.documents.bulletin import (
 from canbao.reports.documents.chart import rate_chart
 from tests import test_reports_documents as documents
 from tests.conftest import OTHER_VILLAGE, TOWNSHIP, VILLAGE
+from tests.test_demo import run_demo
 from tests.test_reports_documents import cell_format, column_of, excel_cell, pdf_fonts, pdf_text
 
 campaign = documents.campaign  # 大栗港社区: 张建国 paid on 20 Nov; 德茂园: 孙八 on 27 Nov
@@ -40,6 +41,7 @@ def run(*args: str) -> tuple[int, str, str]:
     return 0, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.django_db
 def test_the_bulletin_is_numbered_by_the_week_of_the_first_payment(campaign: Campaign) -> None:
     assert bulletin_number(campaign, date(2019, 11, 1)) == 1
     assert bulletin_number(campaign, date(2019, 11, 26)) == 1
@@ -48,6 +50,7 @@ def test_the_bulletin_is_numbered_by_the_week_of_the_first_payment(campaign: Cam
     assert bulletin.number == 7
 
 
+@pytest.mark.django_db
 def test_the_bulletin_ranks_the_villages_and_names_the_shortfalls(campaign: Campaign) -> None:
     bulletin = build_bulletin(campaign=campaign, as_of=date(2019, 11, 27), level="village")
     assert bulletin.title == TITLE and bulletin.number == 2
@@ -70,6 +73,7 @@ def test_the_bulletin_ranks_the_villages_and_names_the_shortfalls(campaign: Camp
     )
 
 
+@pytest.mark.django_db
 def test_the_bulletin_as_pdf(campaign: Campaign, tmp_path: Path) -> None:
     bulletin = build_bulletin(campaign=campaign, as_of=date(2019, 11, 27), level="village")
     write_bulletin_pdf(bulletin, tmp_path / "通报.pdf")
@@ -95,6 +99,7 @@ def test_the_chart_draws_a_bar_per_unit_against_the_target() -> None:
     assert three.count('id="patch_') == two.count('id="patch_') + 1
 
 
+@pytest.mark.django_db
 def test_the_bulletin_as_xlsx_has_numbers_formats_and_its_chart(
     campaign: Campaign, tmp_path: Path
 ) -> None:
@@ -122,6 +127,7 @@ def test_the_bulletin_as_xlsx_has_numbers_formats_and_its_chart(
     assert "drawing1.xml" in drawing
 
 
+@pytest.mark.django_db
 def test_report_bulletin_writes_json_xlsx_and_pdf(campaign: Campaign, tmp_path: Path) -> None:
     pdf, xlsx = tmp_path / "通报.pdf", tmp_path / "通报.xlsx"
     status, out, _ = run(
@@ -144,6 +150,7 @@ def test_report_bulletin_writes_json_xlsx_and_pdf(campaign: Campaign, tmp_path: 
     assert status == 0 and out.startswith("大栗港镇2020年度城乡居民基本医疗保险参保缴费进度通报\n")
 
 
+@pytest.mark.django_db
 def test_report_followup_and_notices_for_a_village(campaign: Campaign, tmp_path: Path) -> None:
     status, out, _ = run("followup", "--village", VILLAGE, "--json")
     assert status == 0
@@ -162,6 +169,7 @@ def test_report_followup_and_notices_for_a_village(campaign: Campaign, tmp_path:
     assert data["notices"][0]["members"][0]["payable_fen"] == 25000
 
 
+@pytest.mark.django_db
 def test_the_documents_refuse_what_is_no_village_or_no_font(
     campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -176,3 +184,24 @@ def test_the_documents_refuse_what_is_no_village_or_no_font(
     )
     assert status == 2 and "apt-get install fonts-wqy-microhei" in message
     assert not xlsx.exists() and not pdf.exists()
+
+
+def test_the_demo_ends_with_the_documents_as_pdf_and_xlsx(tmp_path: Path) -> None:
+    done = run_demo(tmp_path)
+    assert done.returncode == 0, done.stderr
+    documents_part = done.stdout.split("== 印发的文书")[1]
+    assert (
+        "$ canbao report bulletin --as-of 2019-12-18 --pdf 参保缴费进度通报.pdf" in documents_part
+    )
+    folder = Path(documents_part.split("文书已写入 ")[1].split("：")[0])
+    village = documents_part.split("催缴名单（")[1].split("）")[0]
+    names = ["参保缴费进度通报", f"催缴名单-{village}", f"缴费通知单-{village}"]
+    for name in names:
+        assert f"    {name}.pdf\n    {name}.xlsx" in documents_part
+        assert (folder / f"{name}.xlsx").is_file()
+    assert TITLE in pdf_text(folder / "参保缴费进度通报.pdf")
+    assert f"{village}2020年度城乡居民医保未参保人员催缴名单" in pdf_text(
+        folder / f"催缴名单-{village}.pdf"
+    )
+    assert "尚未缴清的" in documents_part.split("\n  缴费通知单（")[1]
+    assert "缴费通知单" in pdf_text(folder / f"缴费通知单-{village}.pdf")

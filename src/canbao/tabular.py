@@ -1,5 +1,6 @@
 """Reading the spreadsheets users send: .xlsx and .xls through python-calamine, CSV in UTF-8 (with
-or without BOM) or GB18030, detected and never guessed.
+or without BOM) or GB18030, detected and never guessed; a CSV in UTF-16 or Big5 is refused,
+naming its encoding.
 
 Callers name the columns they need with the header texts bureaus use; the reader finds the header
 row under any title rows and yields each data row as stripped strings in the callers' order.
@@ -13,7 +14,6 @@ as a formula is neutralised), and every output file through ``check_output`` and
 (no missing folder, no silent overwrite, never a half-written file).
 """
 
-import codecs
 import csv
 import datetime
 import os
@@ -31,6 +31,7 @@ from xml.etree import ElementTree
 
 import python_calamine
 
+from canbao import csv_encoding
 from canbao.errors import InputError
 
 HEADER_SCAN_ROWS = 20
@@ -166,6 +167,13 @@ def detect_encoding(data: bytes) -> str:
     return _detect([data], "数据")[0]
 
 
+def _detect(chunks: Iterable[bytes], what: str) -> tuple[str, bool]:
+    try:
+        return csv_encoding.detect(chunks, what)
+    except csv_encoding.EncodingError as error:
+        raise TableError(str(error)) from None
+
+
 def read_table(path: Path, columns: Sequence[Column], *, sheet: str | None = None) -> Table:
     """Open `path` and find the header row holding `columns`.
 
@@ -230,49 +238,6 @@ def _file_chunks(path: Path) -> Generator[bytes, None, None]:
                 yield chunk
     except OSError as error:
         raise TableError(f"无法打开文件 {path.name}：{error.strerror or error}") from error
-
-
-def _detect(chunks: Iterable[bytes], what: str) -> tuple[str, bool]:
-    """Decode all the bytes strictly as UTF-8 and as GB18030 in one pass; UTF-8 wins if both do.
-    Also whether any byte is NUL (in both encodings, the byte 0 is only ever U+0000)."""
-    decoders = {name: codecs.getincrementaldecoder(name)("strict") for name in ("utf-8", "gb18030")}
-    failed_at: dict[str, int] = {}
-    head = b""
-    offset = 0
-    nul = False
-    for chunk in chunks:
-        head = (head + chunk[:3])[:3]
-        nul = nul or b"\x00" in chunk
-        for name, decoder in decoders.items():
-            if name not in failed_at and (at := _feed(decoder, chunk, offset)) is not None:
-                failed_at[name] = at
-        offset += len(chunk)
-        if len(failed_at) == len(decoders):
-            break
-    for name, decoder in decoders.items():
-        if name not in failed_at and (at := _feed(decoder, b"", offset, final=True)) is not None:
-            failed_at[name] = at
-    if "utf-8" not in failed_at:
-        return ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"), nul
-    if "gb18030" not in failed_at:
-        return "gb18030", nul
-    raise TableError(
-        f"无法识别{what}的编码：按 UTF-8 解码在字节偏移 {failed_at['utf-8']} 处出错，"
-        f"按 GB18030 解码在字节偏移 {failed_at['gb18030']} 处出错。"
-        "请另存为 UTF-8 或 GB18030（GBK）编码的 CSV 文件"
-    )
-
-
-def _feed(
-    decoder: codecs.IncrementalDecoder, chunk: bytes, offset: int, *, final: bool = False
-) -> int | None:
-    """Decode the next chunk (starting at byte `offset`); the offset of a bad byte, if any."""
-    pending = len(decoder.getstate()[0])
-    try:
-        decoder.decode(chunk, final)
-    except UnicodeDecodeError as error:
-        return offset - pending + error.start
-    return None
 
 
 def _csv_source(path: Path, encoding: str) -> Callable[[], RawRows]:

@@ -21,7 +21,7 @@ from canbao.policy.loader import parse_policy_text, policy_text
 from canbao.policy.quote import Facts, Quote, quote
 from canbao.policy.schema import Policy
 from canbao.regions.models import Division
-from canbao.registry.batches import StageSpec, acting_username, record_audit
+from canbao.registry.batches import Progress, StageSpec, acting_username, record_audit
 from canbao.registry.models import CategoryFact, Resident
 
 CHUNK = 50_000
@@ -248,9 +248,11 @@ def assess_campaign(
     username: str | None = None,
     actor: AbstractBaseUser | None = None,
     now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> AssessResult:
     """Assess every active resident of the campaign's area. Unfrozen assessments whose facts
-    changed are recomputed; frozen ones (the resident has paid) are never touched."""
+    changed are recomputed; frozen ones (the resident has paid) are never touched. `progress`
+    is told the residents assessed so far."""
     policy = campaign_policy(campaign)
     assessor = _Assessor(campaign, policy)
     now = now or timezone.now()
@@ -272,6 +274,8 @@ def assess_campaign(
             ASSESSMENT_STAGE.load(cursor, staged)
             SHARE_STAGE.load(cursor, shares)
             result.residents += len(chunk)
+            if progress is not None:
+                progress(result.residents)
         ASSESSMENT_STAGE.index(cursor)
         SHARE_STAGE.index(cursor)
         _write(cursor, campaign.pk, now, result)
@@ -283,7 +287,10 @@ def assess_campaign(
             .annotate(n=Count("pk"))
             .order_by(F("payable_fen").desc(nulls_last=True))
         )
-        record_audit(action="assess_campaign", actor=actor, username=who, details=result.as_json())
+        if result.created or result.updated:  # run again on the same registry: nothing to audit
+            record_audit(
+                action="assess_campaign", actor=actor, username=who, details=result.as_json()
+            )
     return result
 
 

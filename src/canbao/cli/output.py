@@ -1,42 +1,44 @@
-"""What the commands print and the files they write.
+"""What the commands print and the files they write, and how they read their arguments.
 
-Names, keys and file names come from the files users import: they may hold control characters
-(an ANSI escape that clears the screen or recolours it, a carriage return that overwrites a line,
-a right-to-left override that reorders it). ``CanbaoCommand`` prints them escaped as ``\\u001b``
-(which is also what JSON would say: ``--json`` output stays valid JSON), never raw.
+Names, keys and file names come from the files users import: ``CanbaoCommand`` prints them
+through ``canbao.cli.escape.printable``, never raw.
 
 An option that writes a file (``--xlsx``, ``--errors-xlsx``, ``--out``) is checked before the
 command does any work: a folder that does not exist, or an existing file without ``--force``, is
 a usage error (exit status 2) and nothing is done.
+
+A refusal with many errors prints them by kind, the first rows of each (``write_errors``); the
+whole list goes to ``--errors-xlsx`` or ``--json``. Long work shows a progress bar on stderr
+(``progress``) when stderr is a terminal and the output is not ``--json``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Iterator
+from argparse import SUPPRESS
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from canbao.cli import USAGE_ERROR
+from canbao.cli.escape import printable
+from canbao.cli.parser import ClerkParser
+from canbao.registry.batches import (
+    ERRORS_LISTED,
+    Progress,
+    RowError,
+    describe_errors,
+    write_errors_xlsx,
+)
 from canbao.tabular import OutputError, check_output, replacing
 
-# C0 controls but tab and newline (the commands' own layout), DEL, C1 controls, and the
-# bidirectional overrides and isolates.
-_UNSAFE = (
-    [c for c in range(0x20) if chr(c) not in "\t\n"]
-    + list(range(0x7F, 0xA0))
-    + list(range(0x202A, 0x202F))
-    + list(range(0x2066, 0x206A))
-)
-_ESCAPED = {code: f"\\u{code:04x}" for code in _UNSAFE}
-
-
-def printable(text: str) -> str:
-    """`text` with every control character written as its ``\\uXXXX`` escape."""
-    return text.translate(_ESCAPED)
+# People of a roster not found in the registry, listed one by one on the terminal; --json lists
+# them all.
+PERSONS_LISTED = 20
 
 
 class EscapingOutput(OutputWrapper):
@@ -50,14 +52,95 @@ class EscapingOutput(OutputWrapper):
 
 
 class CanbaoCommand(BaseCommand):
-    """A command whose stdout and stderr escape control characters."""
+    """A command as a clerk meets it: usage and usage errors in Chinese (``ClerkParser``),
+    Django's own options working but hidden from its help, a usage error printed as its message
+    alone, stdout and stderr that escape control characters."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = ClerkParser(
+            prog=f"{os.path.basename(prog_name)} {subcommand}",
+            description=self.help or None,
+            called_from_command_line=getattr(self, "_called_from_command_line", None),
+            **kwargs,
+        )
+        parser.add_argument(
+            "--version", action="version", version=self.get_version(), help=SUPPRESS
+        )
+        parser.add_argument(
+            "-v", "--verbosity", type=int, choices=[0, 1, 2, 3], default=1, help=SUPPRESS
+        )
+        for name in ("--settings", "--pythonpath"):
+            parser.add_argument(name, help=SUPPRESS)
+        for name in ("--traceback", "--no-color", "--force-color", "--skip-checks"):
+            parser.add_argument(name, action="store_true", help=SUPPRESS)
+        self.add_arguments(parser)
+        return parser
 
     def execute(self, *args: Any, **options: Any) -> str | None:
+        self._raw_stderr: IO[str] = options.pop("stderr", None) or sys.stderr
         self.stdout = EscapingOutput(options.pop("stdout", None) or sys.stdout)
-        self.stderr = EscapingOutput(options.pop("stderr", None) or sys.stderr)
+        self.stderr = EscapingOutput(self._raw_stderr)
         self.stderr.style_func = self.style.ERROR
-        result: str | None = super().execute(*args, **options)
+        try:
+            result: str | None = super().execute(*args, **options)
+        except CommandError as error:
+            # Django would print it as "CommandError: ..."; a clerk reads the message alone.
+            if not getattr(self, "_called_from_command_line", False) or options["traceback"]:
+                raise
+            self.stderr.write(str(error))
+            sys.exit(error.returncode)
         return result
+
+    @contextmanager
+    def progress(self, options: dict[str, Any], what: str) -> Iterator[Progress | None]:
+        """A bar on stderr counting the rows done and their rate while the body runs; None (no
+        bar) when stderr is not a terminal or the output is --json."""
+        if options.get("json") or not self._raw_stderr.isatty():
+            yield None
+            return
+        from tqdm import tqdm
+
+        with tqdm(
+            desc=what,
+            unit="行",
+            file=self._raw_stderr,
+            leave=False,
+            bar_format="{desc}：已处理 {n} 行，用时 {elapsed}，{rate_noinv_fmt}",
+        ) as bar:
+
+            def done(rows: int) -> None:
+                bar.update(rows - bar.n)
+
+            yield done
+
+    def save_errors(self, errors: Sequence[RowError], options: dict[str, Any]) -> Path | None:
+        """Write `errors` to the --errors-xlsx file, when there are some and it was asked for;
+        the path written."""
+        path: Path | None = options.get("errors_xlsx")
+        if not errors or path is None:
+            return None
+        with output_file(path, force=options["force"]) as temporary:
+            write_errors_xlsx(errors, temporary)
+        return path
+
+    def write_errors(self, errors: Sequence[RowError], written: Path | None) -> None:
+        """The errors of a refusal (``describe_errors``); when they are summarised, where the
+        whole list is (`written`: the --errors-xlsx file, if one was written)."""
+        for line in describe_errors(errors):
+            self.stdout.write(line)
+        if len(errors) > ERRORS_LISTED:
+            self.stdout.write(
+                f"完整的错误清单已写入 {written}。"
+                if written
+                else "完整的错误清单：加 --errors-xlsx 文件名 写成表格，或加 --json 输出。"
+            )
+
+    def write_persons(self, persons: Sequence[dict[str, Any]]) -> None:
+        """People of a roster not found in the registry: the first ``PERSONS_LISTED``."""
+        for person in persons[:PERSONS_LISTED]:
+            self.stdout.write(f"第{person['row']}行 {person['name']} {person['id_number']}")
+        if len(persons) > PERSONS_LISTED:
+            self.stdout.write(f"…… 另有 {len(persons) - PERSONS_LISTED} 人（加 --json 列出全部）")
 
 
 def add_force(parser: CommandParser) -> None:

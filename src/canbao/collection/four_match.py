@@ -31,6 +31,7 @@ from canbao.collection.models import Channel, Enrollment, Payment, Receipt, Rece
 from canbao.collection.receipts import receipt_label
 from canbao.divisions import DivisionCodeError, is_within, normalize_code
 from canbao.errors import InputError
+from canbao.policy.codes import pending_names
 from canbao.policy.money import yuan, yuan_decimal
 from canbao.regions.models import Division
 from canbao.registry.models import Resident
@@ -285,7 +286,8 @@ def _person(match: VillageMatch, row: tuple[Any, ...]) -> None:
             match.expected_fen += payable
         if assessed and payable is None:
             match._money.append(
-                f"{who}已参保但应缴金额尚未公布（{pending}），已缴 {yuan(personal)} 元"
+                f"{who}已参保但应缴金额尚未公布（{pending_names(pending)}），"
+                f"已缴 {yuan(personal)} 元"
             )
         elif assessed and personal != payable:
             gap = personal - payable
@@ -319,7 +321,7 @@ def _why_not_enrolled(
     if not eligible:
         return f"不符合参保条件（{refusal}）"
     if payable is None:
-        return f"应缴金额尚未公布（{pending}）"
+        return f"应缴金额尚未公布（{pending_names(pending or '')}）"
     if personal < payable:
         return f"金额不足，应缴 {yuan(payable)} 元，还差 {yuan(payable - personal)} 元"
     if personal > payable:

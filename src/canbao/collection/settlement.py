@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from canbao.collection.models import Channel, Suspense
-from canbao.policy.codes import FUNDER_NAMES
+from canbao.policy.codes import FUNDER_NAMES, pending_names
 from canbao.policy.money import yuan
 from canbao.policy.quote import Quote
 
@@ -121,7 +121,7 @@ def settle(
         return _all_held(
             Reason.PENDING_AMOUNT,
             total,
-            f"政策尚未公布此人的应缴金额（待公布：{terms.pending or '金额'}）",
+            f"政策尚未公布此人的应缴金额（待公布：{pending_names(terms.pending) or '金额'}）",
         )
     tally = _Tally()
     proxy_fen, proxy_done_on = _proxy(terms.shares, paid, tally)

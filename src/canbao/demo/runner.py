@@ -7,14 +7,18 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import Count, Max
 
 from canbao.campaigns.models import Assessment, Campaign
 from canbao.collection.models import (
+    Payment,
     ReceiptBook,
     ReconciliationDay,
     Suspense,
@@ -28,6 +32,8 @@ from canbao.demo.policies import DemoPolicy
 from canbao.demo.season import Season, write_season
 from canbao.policy.codes import FUNDER_NAMES
 from canbao.policy.money import yuan
+from canbao.registry.models import Household
+from canbao.reports.documents.formats import count_text, date_text, rate_text, yuan_text
 
 __all__ = ["SeasonDemo", "money"]
 
@@ -37,7 +43,7 @@ def money(fen: int | None) -> str:
 
 
 def reason_label(reason: str) -> str:
-    return f"{Suspense.Reason(reason).label}（{reason}）"
+    return str(Suspense.Reason(reason).label)
 
 
 def held(suspended: dict[str, int]) -> str:
@@ -92,14 +98,17 @@ class SeasonDemo:
         """A refusal or usage error as the command reported it."""
         error = report.get("error")
         if isinstance(error, dict):
-            self.say(f"未执行：{error['message']}（{error['code']}）")
+            self.say(f"未执行：{error['message']}")
         elif error:
             self.say(f"未执行：{error}")
         else:
             self.say(report.get("message") or "未执行")
-            for row in report.get("errors", [])[:5]:
+            errors = report.get("errors", [])
+            for row in errors[:5]:
                 where = f"第{row['row']}行" if row.get("row") else ""
-                self.say(f"{where}{row['message']}（{row['code']}）")
+                self.say(f"{where}{row['message']}")
+            if len(errors) > 5:
+                self.say(f"…… 另有 {len(errors) - 5} 处错误")
 
     # -- the steps
 
@@ -139,6 +148,7 @@ class SeasonDemo:
         self.bills(season)
         self.progress(campaign)
         self.ledger()
+        self.documents(campaign)
 
     def open_campaign(self) -> Campaign:
         demo = self.policy
@@ -497,3 +507,72 @@ class SeasonDemo:
             f"{yuan(check['enrolled_fen'])} 元 + 挂账 {yuan(check['held_fen'])} 元 + 冲正 "
             f"{yuan(check['reversed_fen'])} 元"
         )
+
+    def documents(self, campaign: Campaign) -> None:
+        """The bulletin as of the season's last payment day, and the follow-up list and payment
+        notices of the village with the fewest households, each as PDF and xlsx (written anew
+        on every run). The season is over: the notices go to the households that still owe."""
+        self.write("\n== 印发的文书：进度通报、催缴名单、缴费通知单（PDF 与 xlsx）")
+        last = Payment.objects.filter(campaign=campaign).aggregate(day=Max("paid_on"))["day"]
+        smallest = (
+            Household.objects.filter(village__code__startswith=campaign.area.code)
+            .values("village__code", "village__name")
+            .annotate(households=Count("pk"))
+            .order_by("households", "village__code")
+            .first()
+        )
+        if last is None or smallest is None:
+            self.say("本次工作还没有缴费，不印发文书。")
+            return
+        folder = self.out_dir.parent / "documents"
+        folder.mkdir(parents=True, exist_ok=True)
+        village, village_name = smallest["village__code"], smallest["village__name"]
+        written: list[Path] = []
+
+        def document(name: str, *argv: str) -> dict[str, Any]:
+            pdf, xlsx = folder / f"{name}.pdf", folder / f"{name}.xlsx"
+            report, status = self.call(
+                "report",
+                *argv,
+                *("--pdf", str(pdf), "--xlsx", str(xlsx), "--force"),
+                *("--campaign", self.campaign_id),
+            )
+            if status:
+                self.refused(report)
+                return {}
+            written.extend((pdf, xlsx))
+            return report
+
+        bulletin = document("参保缴费进度通报", "bulletin", "--as-of", last.isoformat())
+        if bulletin:
+            total = bulletin["total"]
+            rate = total["rate_of_base"]
+            self.say(
+                f"进度通报第{bulletin['number']}期（截至{date_text(last)}）：{total['name']}已参保 "
+                f"{count_text(total['enrolled'])} 人，参保率 "
+                f"{rate_text(Decimal(rate) if rate else None)}；特殊群体未达标 "
+                f"{len(bulletin['special_groups'])} 项，参保率低于 "
+                f"{rate_text(Decimal(bulletin['line_percent']))} 的单位 "
+                f"{len(bulletin['units_below_line'])} 个"
+            )
+        listed = document(f"催缴名单-{village_name}", "followup", "--village", village)
+        if listed:
+            self.say(
+                f"催缴名单（{village_name}）：未参保 {listed['households_count']} 户 "
+                f"{listed['residents']} 人，其中特殊群体 {listed['special']} 人、银行代扣失败 "
+                f"{listed['withholding_failures']} 人、有挂账 {listed['held']} 人；尚需本人缴纳 "
+                f"{yuan_text(listed['owing_fen'])} 元"
+            )
+        notices = document(
+            f"缴费通知单-{village_name}", "notices", "--village", village, "--unpaid"
+        )
+        if notices:
+            self.say(
+                f"缴费通知单（{village_name}）：尚未缴清的 {notices['households']} 户各一张，"
+                "每页两张，"
+                f"缴费截止 {date_text(date.fromisoformat(notices['deadline']))}"
+            )
+        if written:
+            self.say(f"文书已写入 {folder}：")
+            for path in written:
+                self.say(f"  {path.name}")

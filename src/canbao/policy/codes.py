@@ -118,3 +118,13 @@ WINDOW_KIND_NAMES: dict[str, str] = {
     "status_change": "身份变化",
     "newborn": "新生儿",
 }
+
+
+def pending_names(pending: str) -> str:
+    """What a quote leaves pending (``fiscal_subsidy``, ``subsidy:CODE``, comma-separated as an
+    assessment stores them), in Chinese."""
+    names = []
+    for item in filter(None, pending.split(",")):
+        kind, _, code = item.partition(":")
+        names.append(f"{CATEGORY_NAMES[code]}的资助金额" if kind == "subsidy" else "财政补助标准")
+    return "、".join(names)

@@ -79,7 +79,7 @@ def _counted_categories(
         category = defined.get(code)
         if category is None:
             continue
-        if (category.min_age is not None or category.max_age is not None) and birth_date:
+        if birth_date is not None:
             age = age_on(birth_date, year_start)
             if (category.min_age is not None and age < category.min_age) or (
                 category.max_age is not None and age > category.max_age
@@ -178,10 +178,10 @@ def _with_subsidy(
     shares = subsidy_shares(subsidy, personal_fen)
     total = sum(s.fen for s in shares)
     parts = "，".join(f"{FUNDER_NAMES[s.funder]} {yuan(s.fen)} 元" for s in shares)
-    basis = (
-        f"{subsidy.percent}%"
-        if subsidy.percent is not None
-        else f"定额 {yuan(subsidy.fen or 0)} 元"
-    )
+    if subsidy.percent is not None:
+        basis = f"{subsidy.percent}%"
+    else:
+        assert subsidy.fen is not None
+        basis = f"定额 {yuan(subsidy.fen)} 元"
     explain.append(f"资助个人缴费 {yuan(total)} 元（{basis}）：{parts}")
     return Resolution(attribute, category, counted, total, shares, (), tuple(explain))

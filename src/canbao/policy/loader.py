@@ -8,7 +8,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from canbao.policy.codes import CATEGORY_NAMES
+from canbao.policy.money import yuan
 from canbao.policy.schema import Policy
+
+# The range of a plausible yearly personal contribution, fiscal subsidy or special-group subsidy,
+# in fen: 10 to 2,000 yuan. Below it the amount was almost certainly typed in yuan (250 for
+# 250 yuan, i.e. 2.50 yuan); above it, one or two zeros too many.
+PLAUSIBLE_FEN = (1_000, 200_000)
 
 
 class PolicyError(ValueError):
@@ -72,6 +79,36 @@ def explain_validation_error(error: ValidationError) -> list[str]:
         )
         problems.append(f"{_where(loc)}：{message}{shown}")
     return problems
+
+
+def implausible_amounts(policy: Policy) -> list[str]:
+    """Warnings, each naming its key, for amounts a notice would never state (see
+    ``PLAUSIBLE_FEN``). The policy is valid; a person should look again."""
+    amounts: list[tuple[str, str, int]] = [
+        ("contribution.personal_fen", "个人缴费", policy.contribution.personal_fen)
+    ]
+    if isinstance(policy.contribution.fiscal_subsidy_fen, int):
+        fiscal = policy.contribution.fiscal_subsidy_fen
+        amounts.append(("contribution.fiscal_subsidy_fen", "财政补助", fiscal))
+    for number, category in enumerate(policy.identity.categories, start=1):
+        if category.subsidy is not None and category.subsidy.fen:
+            key = f"identity.categories[{number}].subsidy.fen"
+            name = category.label or CATEGORY_NAMES[category.code]
+            amounts.append((key, f"{name}的资助", category.subsidy.fen))
+    low, high = PLAUSIBLE_FEN
+    warnings = []
+    for key, what, fen in amounts:
+        if fen < low:
+            warnings.append(
+                f"{key} = {fen}：{what}每人每年只有 {yuan(fen)} 元，不到 {yuan(low)} 元；"
+                f"金额须以分为单位，{fen} 元应写作 {fen * 100}"
+            )
+        elif fen > high:
+            warnings.append(
+                f"{key} = {fen}：{what}每人每年 {yuan(fen)} 元，超过 {yuan(high)} 元；"
+                "金额以分为单位，请核对是否多写了零"
+            )
+    return warnings
 
 
 def parse_policy(data: dict[str, Any], source: str) -> Policy:

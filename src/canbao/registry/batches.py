@@ -35,6 +35,10 @@ from canbao.tabular import Column, Table, TableError, halfwidth, read_table
 
 CHUNK_ROWS = 20_000
 MAX_ERRORS = 100_000
+# A refusal with more errors than this is described by kind (see ``describe_errors``).
+ERRORS_LISTED = 20
+EXAMPLES_PER_KIND = 3
+# Called with the number of rows read so far.
 Progress = Callable[[int], None]
 
 
@@ -53,10 +57,31 @@ class RowError:
         return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
 
     def describe(self) -> str:
-        """The error as a user reads it: 第12行【公民身份号码】… (code)."""
-        where = f"第{self.row}行" if self.row else "文件"
+        """The error as a user reads it: 第12行【公民身份号码】…; an error of the whole file is its
+        message alone (which names the file). The code is for --json."""
+        where = f"第{self.row}行" if self.row else ""
         column = f"【{self.column}】" if self.column else ""
-        return f"{where}{column}{self.message}（{self.code}）"
+        return f"{where}{column}{self.message}"
+
+
+def describe_errors(errors: Sequence[RowError]) -> list[str]:
+    """The errors as a user reads them, a line each: every one when there are at most
+    ``ERRORS_LISTED``; otherwise by kind (code), in the order they first occur: how many, the
+    first ``EXAMPLES_PER_KIND`` of them, and how many more. Residents imported before their
+    villages are 50,000 errors of one kind: five lines, not 50,000."""
+    if len(errors) <= ERRORS_LISTED:
+        return [error.describe() for error in errors]
+    kinds: dict[str, list[RowError]] = {}
+    for error in errors:
+        kinds.setdefault(error.code, []).append(error)
+    lines = []
+    for same in kinds.values():
+        column = f"【{same[0].column}】" if same[0].column else ""
+        lines.append(f"{column}{len(same)}处错误，如：")
+        lines.extend(f"  {error.describe()}" for error in same[:EXAMPLES_PER_KIND])
+        if len(same) > EXAMPLES_PER_KIND:
+            lines.append(f"  …… 另有{len(same) - EXAMPLES_PER_KIND}处同类错误")
+    return lines
 
 
 @dataclass

@@ -16,7 +16,6 @@ The registry carries no village group (村民小组) for a resident, so coverage
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -69,20 +68,26 @@ _POPULATION_SQL = """
 SELECT village_id, COUNT(*) FROM registry_resident WHERE status = %(active)s GROUP BY village_id
 """
 
-# Each eligible (or enrolled) resident's special categories valid on the day, and whether they
-# were enrolled by then.
-_GROUP_FACTS_SQL = """
-SELECT f.resident_id, r.village_id, f.category,
-       CASE WHEN e.enrolled_on <= %(as_of)s THEN 1 ELSE 0 END AS enrolled
-FROM registry_categoryfact f
-JOIN registry_resident r ON r.id = f.resident_id
-LEFT JOIN campaigns_assessment a ON a.campaign_id = %(campaign)s AND a.resident_id = f.resident_id
-LEFT JOIN collection_enrollment e
-  ON e.campaign_id = %(campaign)s AND e.resident_id = f.resident_id
-WHERE f.category IN ({categories})
-  AND (f.valid_from IS NULL OR f.valid_from <= %(as_of)s)
-  AND (f.valid_to IS NULL OR f.valid_to >= %(as_of)s)
-  AND (a.eligible = %(true)s OR e.id IS NOT NULL)
+# Eligible (or enrolled) residents with special categories valid on the day, counted per village,
+# set of categories held (a bit mask: bit i for the i-th category asked for) and whether they
+# were enrolled by then. A resident appears once, whatever the number of rosters naming them.
+_GROUP_MASKS_SQL = """
+SELECT village_id, mask, enrolled, COUNT(*) FROM (
+    SELECT MAX(r.village_id) AS village_id, {mask} AS mask,
+           MAX(CASE WHEN e.enrolled_on <= %(as_of)s THEN 1 ELSE 0 END) AS enrolled
+    FROM registry_categoryfact f
+    JOIN registry_resident r ON r.id = f.resident_id
+    LEFT JOIN campaigns_assessment a
+      ON a.campaign_id = %(campaign)s AND a.resident_id = f.resident_id
+    LEFT JOIN collection_enrollment e
+      ON e.campaign_id = %(campaign)s AND e.resident_id = f.resident_id
+    WHERE f.category IN ({categories})
+      AND (f.valid_from IS NULL OR f.valid_from <= %(as_of)s)
+      AND (f.valid_to IS NULL OR f.valid_to >= %(as_of)s)
+      AND (a.eligible = %(true)s OR e.id IS NOT NULL)
+    GROUP BY f.resident_id
+) x
+GROUP BY village_id, mask, enrolled
 """
 
 
@@ -301,24 +306,25 @@ def group_counts(
     categories = sorted({c for k in wanted for c in k})
     if not categories:
         return {}
-    held: dict[int, tuple[int, set[str], bool]] = {}
     params: dict[str, Any] = {"campaign": campaign.pk, "as_of": as_of, "true": True}
     params.update({f"category{i}": c for i, c in enumerate(categories)})
-    placeholders = ", ".join(f"%(category{i})s" for i in range(len(categories)))
-    with connection.cursor() as cursor:
-        cursor.execute(_GROUP_FACTS_SQL.format(categories=placeholders), params)
-        for resident_id, village_id, category, enrolled in cursor.fetchall():
-            entry = held.setdefault(resident_id, (village_id, set(), bool(enrolled)))
-            entry[1].add(category)
-    tally: Counter[tuple[int, frozenset[str], bool]] = Counter(
-        (village_id, frozenset(cats), enrolled) for village_id, cats, enrolled in held.values()
+    bit = {c: 1 << i for i, c in enumerate(categories)}
+    mask = " + ".join(
+        f"MAX(CASE WHEN f.category = %(category{i})s THEN {1 << i} ELSE 0 END)"
+        for i in range(len(categories))
     )
+    placeholders = ", ".join(f"%(category{i})s" for i in range(len(categories)))
+    sql = _GROUP_MASKS_SQL.format(mask=mask, categories=placeholders)
+    key_masks = [(key, sum(bit[c] for c in set(key))) for key in wanted]
     result: dict[tuple[int, GroupKey], tuple[int, int]] = {}
-    for (village_id, cats, enrolled), count in tally.items():
-        for key in wanted:
-            if cats.issuperset(key):
-                members, done = result.get((village_id, key), (0, 0))
-                result[village_id, key] = (members + count, done + (count if enrolled else 0))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for village_id, held, enrolled, count in cursor.fetchall():
+            for key, needed in key_masks:
+                if int(held) & needed == needed:
+                    members, done = result.get((village_id, key), (0, 0))
+                    done += int(count) if enrolled else 0
+                    result[village_id, key] = (members + int(count), done)
     return result
 
 

@@ -67,9 +67,9 @@ class Member:
         if self.pending:
             lines.append("应缴金额尚未核定或待公布")
         if self.withholding is not None:
-            lines.append(
-                f"银行代扣失败：{self.withholding['reason']}，{self.withholding['action']}"
-            )
+            reason, action = self.withholding["reason"], self.withholding["action"]
+            # Some of the withholding follow-up's actions start with the reason already.
+            lines.append(f"银行代扣失败：{action if reason in action else f'{reason}，{action}'}")
         lines += [
             f"挂账 {yuan_text(h['fen'])} 元（{h['reason_label']}）：{h['message']}"
             for h in self.held

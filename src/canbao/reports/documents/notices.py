@@ -12,6 +12,7 @@ masked on the paper notice (it is handed over and posted), in full in the workbo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -86,12 +87,19 @@ class Notice:
     members: list[NoticeMember]
 
     @property
+    def owes(self) -> bool:
+        """Some member may enroll, has not, and has something (or a pending amount) to pay."""
+        return any(m.eligible and not m.enrolled and m.payable_fen != 0 for m in self.members)
+
+    @property
     def payable_fen(self) -> int | None:
         """What the household's eligible members pay together; None while any is pending."""
-        amounts = [m.payable_fen for m in self.members if m.eligible]
-        if any(a is None for a in amounts):
-            return None
-        return sum(a for a in amounts if a is not None)
+        return _total(m for m in self.members if m.eligible)
+
+    @property
+    def unpaid_fen(self) -> int | None:
+        """What of it the members not yet enrolled still have to pay."""
+        return _total(m for m in self.members if m.eligible and not m.enrolled)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -99,8 +107,16 @@ class Notice:
             "head": self.head,
             "address": self.address,
             "payable_fen": self.payable_fen,
+            "unpaid_fen": self.unpaid_fen,
             "members": [m.as_json() for m in self.members],
         }
+
+
+def _total(members: Iterable[NoticeMember]) -> int | None:
+    amounts = [m.payable_fen for m in members]
+    if any(a is None for a in amounts):
+        return None
+    return sum(a for a in amounts if a is not None)
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,7 @@ class Notices:
     channels: list[str]
     issued_on: date
     notices: list[Notice]
+    unpaid_only: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -135,13 +152,16 @@ class Notices:
             "channels": self.channels,
             "issued_on": self.issued_on.isoformat(),
             "households": len(self.notices),
+            "unpaid_only": self.unpaid_only,
             "notices": [n.as_json() for n in self.notices],
         }
 
 
-def build_notices(*, campaign: Campaign, village: Division, today: date) -> Notices:
-    """One notice per household of the village with an active resident (`today` is the date
-    printed on them)."""
+def build_notices(
+    *, campaign: Campaign, village: Division, today: date, unpaid_only: bool = False
+) -> Notices:
+    """One notice per household of the village with an active resident, or with `unpaid_only`
+    per household that still has to pay (a reminder round); `today` is the date printed."""
     policy = campaign_policy(campaign)
     by_household = policy.enrollment_unit == "household"
     residents = list(
@@ -164,6 +184,8 @@ def build_notices(*, campaign: Campaign, village: Division, today: date) -> Noti
     notices = [
         _notice(number, people, assessments, enrolled) for number, people in households.items()
     ]
+    if unpaid_only:
+        notices = [n for n in notices if n.owes]
     township = village.parent.name if village.parent else ""
     return Notices(
         title=f"{campaign.area.name}{policy.coverage_year}年度城乡居民基本医疗保险缴费通知单",
@@ -186,6 +208,7 @@ def build_notices(*, campaign: Campaign, village: Division, today: date) -> Noti
         channels=list(policy.channels),
         issued_on=today,
         notices=notices,
+        unpaid_only=unpaid_only,
     )
 
 
@@ -243,6 +266,7 @@ NOTICE_HEADER = [
     "应缴（元）",
     "状态",
     "本户应缴合计（元）",
+    "本户尚未缴纳（元）",
 ]
 
 
@@ -265,7 +289,7 @@ def write_notices_xlsx(notices: Notices, path: Path) -> None:
             styles.subtitle,
         )
         sheet.write_string(2, 0, "缴费方式：" + "；".join(notices.channels), styles.subtitle)
-        widths = [18, 10, 24, 10, 20, 10, 18, 12, 10, 10, 30, 14]
+        widths = [18, 10, 24, 10, 20, 10, 18, 12, 10, 10, 30, 14, 14]
         header(sheet, styles, 4, NOTICE_HEADER, widths)
         line = 5
         for notice in notices.notices:
@@ -276,7 +300,7 @@ def write_notices_xlsx(notices: Notices, path: Path) -> None:
                 row.text(member.attribute or None).money(member.personal_fen)
                 row.money(member.subsidy_fen).money(member.payable_fen).text(member.status)
                 if index == 0:
-                    row.money(notice.payable_fen)
+                    row.money(notice.payable_fen).money(notice.unpaid_fen)
                 line += 1
         sheet.freeze_panes(5, 4)
         sheet.autofilter(4, 0, line - 1, len(NOTICE_HEADER) - 1)

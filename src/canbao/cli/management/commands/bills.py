@@ -39,11 +39,13 @@ class Command(CanbaoCommand):
             "--funder",
             required=True,
             choices=sorted(FUNDER_NAMES),
-            metavar="FUNDER",
+            metavar="资助方代码",
             help="资助方代码，如 medical_assistance（医疗救助资金）、county_finance（县财政）",
         )
-        parser.add_argument("--campaign", type=int, help="工作编号（只有一项进行中时可省略）")
-        parser.add_argument("--xlsx", type=Path, help="把账单写入这个 .xlsx 文件")
+        parser.add_argument(
+            "--campaign", type=int, metavar="编号", help="工作编号（只有一项进行中时可省略）"
+        )
+        parser.add_argument("--xlsx", type=Path, metavar="文件", help="把账单写入这个 .xlsx 文件")
         add_force(parser)
         parser.add_argument("--json", action="store_true", help="输出一个 JSON 对象（金额为分）")
 

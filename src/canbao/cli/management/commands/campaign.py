@@ -1,30 +1,37 @@
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from canbao.campaigns.selectors import campaign_by_id
+from canbao.campaigns.selectors import campaign_by_id, campaign_policy
 from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.cli import USAGE_ERROR
+from canbao.cli.output import CanbaoCommand
 from canbao.errors import InputError
-from canbao.policy.loader import PolicyError
+from canbao.policy.loader import PolicyError, implausible_amounts
 
 
-class Command(BaseCommand):
+class Command(CanbaoCommand):
     help = "参保缴费工作：开始一个统筹区某年度的工作（open），为全部居民核定缴费（assess）。"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="操作")
         opening = actions.add_parser("open", help="按政策开始一个统筹区的参保缴费工作")
-        opening.add_argument("--area", required=True, help="统筹区的区划代码（须已导入）")
-        opening.add_argument("--policy", required=True, help="内置政策编号或 TOML 文件")
+        opening.add_argument(
+            "--area", required=True, metavar="区划代码", help="统筹区的区划代码（须已导入）"
+        )
+        opening.add_argument(
+            "--policy", required=True, metavar="政策", help="内置政策编号或 TOML 文件"
+        )
         assess = actions.add_parser(
             "assess", help="按政策为统筹区内全部在册居民核定身份属性、个人缴费、资助与应缴"
         )
-        assess.add_argument("--campaign", type=int, help="工作编号（只有一项进行中时可省略）")
+        assess.add_argument(
+            "--campaign", type=int, metavar="编号", help="工作编号（只有一项进行中时可省略）"
+        )
         for sub in (opening, assess):
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
-            sub.add_argument("--user", help="操作人（默认为当前系统用户）")
+            sub.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -38,10 +45,18 @@ class Command(BaseCommand):
                     "coverage_year": campaign.coverage_year,
                     "policy": campaign.policy_id,
                 }
-                text = f"已开始：{campaign}，编号 {campaign.pk}"
+                warnings = implausible_amounts(campaign_policy(campaign))
+                report["warnings"] = warnings
+                text = "\n".join(
+                    [f"已开始：{campaign}，编号 {campaign.pk}"]
+                    + [f"注意，政策中的金额不合常理，请核对：{warning}" for warning in warnings]
+                )
             else:
                 campaign = campaign_by_id(options["campaign"])
-                result = assess_campaign(campaign=campaign, username=options["user"])
+                with self.progress(options, "核定") as progress:
+                    result = assess_campaign(
+                        campaign=campaign, username=options["user"], progress=progress
+                    )
                 report = result.as_json()
                 text = (
                     f"{campaign}：按 {result.day.isoformat()} 缴费核定 {result.residents} 人，"

@@ -9,11 +9,12 @@ error (no such campaign). Reads only.
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
+from canbao.cli.output import CanbaoCommand
 from canbao.collection.ledger import LedgerCheck, check_ledger
 from canbao.errors import InputError
 from canbao.policy.money import yuan
@@ -21,15 +22,17 @@ from canbao.policy.money import yuan
 SHOWN = 20  # unbalanced lines printed on a terminal; --json lists them all
 
 
-class Command(BaseCommand):
+class Command(CanbaoCommand):
     help = "审计核对：检查账目是否平衡（收到的钱 = 参保入账 + 挂账 + 冲正，逐人并合计）。"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        checks = parser.add_subparsers(dest="check", required=True, metavar="CHECK")
+        checks = parser.add_subparsers(dest="check", required=True, metavar="核对项")
         ledger = checks.add_parser(
             "ledger", help="核对每项参保缴费工作的账目：收到 = 参保入账 + 挂账 + 冲正（到分）"
         )
-        ledger.add_argument("--campaign", type=int, help="只核对这一项工作（默认核对全部）")
+        ledger.add_argument(
+            "--campaign", type=int, metavar="编号", help="只核对这一项工作（默认核对全部）"
+        )
         ledger.add_argument("--json", action="store_true", help="输出一个 JSON 对象（金额为分）")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -1,25 +1,31 @@
 import contextlib
 import io
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from platformdirs import user_data_path
 
+from canbao.cli.output import CanbaoCommand
 from canbao.demo.plans import PRESET_SEASONS, PresetSeason
 from canbao.demo.policies import demo_policy
 from canbao.demo.runner import SeasonDemo, money
-from canbao.demo.synthetic import generate_county
+from canbao.demo.synthetic import SyntheticCounty, generate_county
 from canbao.policy.codes import CATEGORY_NAMES
 from canbao.policy.loader import load_preset, preset_ids
 from canbao.policy.quote import Event, Facts, quote
 from canbao.policy.schema import Policy
+from canbao.registry.batches import file_sha256
+from canbao.registry.models import ImportBatch
 from canbao.registry.selectors import category_counts, residents_by_township
 
 # The season `canbao demo` runs without --preset.
 DEFAULT_PRESET = "daligang-2020"
+# Lines of a refused import's report shown in the demo.
+REPORT_LINES = 30
 
 
 def sample_residents(policy: Policy) -> list[tuple[str, Facts, date]]:
@@ -51,20 +57,27 @@ def sample_residents(policy: Policy) -> list[tuple[str, Facts, date]]:
     return samples
 
 
-class Command(BaseCommand):
+class Command(CanbaoCommand):
     help = (
         "演示：生成政策所在的模拟县（乡镇、村、户、居民、部门名册及常见错误），经正式导入流程"
         "入库，为样例居民核定缴费与待遇，再按通知的缴费方式和日期走完整个缴费季。"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--residents", type=int, default=50_000, help="模拟县的居民人数")
         parser.add_argument(
-            "--seed", type=int, default=2026, help="随机种子（同一种子生成同样的县）"
+            "--residents", type=int, default=50_000, metavar="人数", help="模拟县的居民人数"
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=2026,
+            metavar="种子",
+            help="随机种子（同一种子生成同样的县）",
         )
         parser.add_argument(
             "--preset",
             choices=preset_ids(),
+            metavar="政策",
             help=(
                 f"按这个政策在它的县演示整个缴费季（默认 {DEFAULT_PRESET}，"
                 "并列出各内置政策的核定样例）"
@@ -110,14 +123,10 @@ class Command(BaseCommand):
         commands = county.import_commands(corrected_dir=out_dir / "corrected")
         for argv in commands[:2]:
             self._import(argv)
-        faulty = county.import_commands()[2]
-        self.stdout.write(f"部门送来的名册有常见错误：{faulty[2]}")
-        report = io.StringIO()
-        with contextlib.suppress(SystemExit):  # refused for its errors: nothing is written
-            call_command(*faulty, stdout=report)
-        for line in report.getvalue().splitlines()[:8]:
-            self.stdout.write(f"    {line}")
-        self.stdout.write("改正后重新导入各部门名册：")
+        self._faulty_roster(county, county.import_commands()[2])
+        self.stdout.write(
+            "改正后重新导入各部门名册（改正姓名和号码、删去重复的行；查无此人的由部门担保，保留）："
+        )
         for argv in commands[2:]:
             self._import(argv)
 
@@ -128,6 +137,39 @@ class Command(BaseCommand):
         counts = category_counts(within=season.county.code)
         self.stdout.write(
             "  特殊人员：" + "，".join(f"{CATEGORY_NAMES[c]} {n} 人" for c, n in counts.items())
+        )
+
+    def _faulty_roster(self, county: SyntheticCounty, argv: list[str]) -> None:
+        """The first roster as its department sent it, with the errors the demo put in: refused,
+        nothing written. Refused before (a second run): checked again with --dry-run, so that
+        the run records nothing new."""
+        path = Path(argv[2])
+        category = argv[argv.index("--category") + 1]
+        faults = Counter(fault.kind for fault in county.faults if fault.category == category)
+        total = sum(faults.values())
+        self.stdout.write(f"部门送来的名册有常见错误：{path}（埋入 {total} 处）")
+        refused = ImportBatch.objects.filter(
+            kind=ImportBatch.Kind.ROSTER,
+            status=ImportBatch.Status.REFUSED,
+            category=category,
+            file_sha256=file_sha256(path),
+        )
+        if refused.exists():
+            argv = [*argv, "--dry-run"]
+            self.stdout.write("  该名册前次已被拒收，本次只检查、不再记录：")
+        report = io.StringIO()
+        with contextlib.suppress(SystemExit):  # refused for its errors: nothing is written
+            call_command(*argv, stdout=report)
+        lines = report.getvalue().splitlines()
+        for line in lines[:REPORT_LINES]:
+            self.stdout.write(f"    {line}")
+        if len(lines) > REPORT_LINES:
+            self.stdout.write(f"    …… 另有 {len(lines) - REPORT_LINES} 行")
+        accepted = faults["lowercase_x"] + faults["not_in_registry"]
+        self.stdout.write(
+            f"  埋入的 {total} 处中：{faults['lowercase_x']} 处小写 x 导入时改为大写 X，"
+            f"{faults['not_in_registry']} 人不在登记库中、列入待核实名单，都不拒收；"
+            f"其余 {total - accepted} 处使整批被拒收"
         )
 
     def _import(self, argv: list[str]) -> None:

@@ -6,8 +6,6 @@ missing folder or already there without --force: then nothing is imported).
 """
 
 import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +13,12 @@ from django.core.management.base import CommandError, CommandParser
 
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
-from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
+from canbao.cli.output import CanbaoCommand, add_force, check_outputs
 from canbao.collection.payment_imports import FILE_CHANNELS, import_payments
 from canbao.errors import InputError
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES
 from canbao.regions.services import import_divisions
-from canbao.registry.batches import ImportResult, ImportUsageError, write_errors_xlsx
+from canbao.registry.batches import ImportResult, ImportUsageError, Progress
 from canbao.registry.services import import_residents, import_roster
 
 
@@ -28,21 +26,21 @@ class Command(CanbaoCommand):
     help = "导入户籍人员、部门名册或行政区划（.xlsx、.xls、UTF-8 或 GB18030 编码的 .csv）。"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+        kinds = parser.add_subparsers(dest="kind", required=True, metavar="类别")
         residents = kinds.add_parser("residents", help="导入户籍人员（户、居民）")
         roster = kinds.add_parser("roster", help="导入部门的特殊人员名册（一个文件一个类别）")
         roster.add_argument(
             "--category",
             required=True,
             choices=sorted(CATEGORY_NAMES),
-            metavar="CODE",
+            metavar="类别代码",
             help="人员类别代码，如 extreme_poverty（特困人员）、rural_dibao（农村低保对象）",
         )
         roster.add_argument(
             "--source",
             required=True,
             choices=sorted(FUNDER_NAMES),
-            metavar="FUNDER",
+            metavar="部门代码",
             help="来源部门（资助方）代码，如 civil_affairs（民政部门）",
         )
         divisions = kinds.add_parser("divisions", help="导入统计用区划代码（县、乡、村三级）")
@@ -52,88 +50,71 @@ class Command(CanbaoCommand):
         payments.add_argument(
             "--channel",
             required=True,
-            choices=list(FILE_CHANNELS),
-            metavar="CHANNEL",
+            choices=[channel.value for channel in FILE_CHANNELS],
+            metavar="渠道",
             help="缴费渠道：tax（税务）、bank（银行）、proxy（部门代缴）、cash（现金收款收据）",
         )
         payments.add_argument(
-            "--campaign", type=int, help="参保缴费工作编号（默认为唯一进行中的那一项）"
+            "--campaign",
+            type=int,
+            metavar="编号",
+            help="参保缴费工作编号（默认为唯一进行中的那一项）",
         )
         payments.add_argument(
             "--funder",
             choices=sorted(FUNDER_NAMES),
-            metavar="FUNDER",
+            metavar="部门代码",
             help="部门代缴文件没有“代缴部门”列时，指定代缴部门代码，如 medical_assistance",
         )
         for sub in (residents, roster, divisions, payments):
-            sub.add_argument("file", type=Path, help="要导入的文件")
+            sub.add_argument("file", type=Path, metavar="文件", help="要导入的文件")
             sub.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入数据库")
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
-            sub.add_argument("--user", help="操作人（默认为当前系统用户）")
+            sub.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
             sub.add_argument(
-                "--errors-xlsx", type=Path, help="有错误时把错误清单写入这个 .xlsx 文件"
+                "--errors-xlsx",
+                type=Path,
+                metavar="文件",
+                help="有错误时把完整的错误清单写入这个 .xlsx 文件",
             )
             add_force(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         check_outputs(options, "errors_xlsx")
-        progress, close = _progress_bar()
+        try:
+            with self.progress(options, "导入") as progress:
+                result = self._import(options, progress)
+        except (ImportUsageError, InputError) as error:
+            raise CommandError(str(error), returncode=USAGE_ERROR) from None
+        written = self.save_errors(result.errors, options)
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
+        else:
+            self.stdout.write(result.message)
+            self.write_errors(result.errors, written)
+            if result.unknown:
+                self.stdout.write("登记库中查无此人（待核实）：")
+                self.write_persons(result.unknown)
+        if result.errors:
+            self.stdout.flush()
+            raise SystemExit(REFUSED)
+
+    def _import(self, options: dict[str, Any], progress: Progress | None) -> ImportResult:
         common: dict[str, Any] = {
             "path": options["file"],
             "username": options["user"],
             "dry_run": options["dry_run"],
             "progress": progress,
         }
-        try:
-            if options["kind"] == "residents":
-                result = import_residents(**common)
-            elif options["kind"] == "roster":
-                result = import_roster(
-                    category=options["category"], source=options["source"], **common
-                )
-            elif options["kind"] == "payments":
-                result = import_payments(
-                    campaign=campaign_by_id(options["campaign"]),
-                    channel=options["channel"],
-                    funder=options["funder"],
-                    **common,
-                )
-            else:
-                result = import_divisions(**common)
-        except (ImportUsageError, InputError) as error:
-            raise CommandError(str(error), returncode=USAGE_ERROR) from None
-        finally:
-            close()
-        if result.errors and options["errors_xlsx"]:
-            with output_file(options["errors_xlsx"], force=options["force"]) as path:
-                write_errors_xlsx(result.errors, path)
-        if options["json"]:
-            self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
-        else:
-            self._report(result)
-        if result.errors:
-            self.stdout.flush()
-            raise SystemExit(REFUSED)
-
-    def _report(self, result: ImportResult) -> None:
-        self.stdout.write(result.message)
-        for error in result.errors:
-            self.stdout.write(error.describe())
-        if result.unknown:
-            self.stdout.write("登记库中查无此人（待核实）：")
-            for person in result.unknown:
-                self.stdout.write(f"第{person['row']}行 {person['name']} {person['id_number']}")
-
-
-def _progress_bar() -> tuple[Callable[[int], None] | None, Callable[[], None]]:
-    """A tqdm bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    from tqdm import tqdm
-
-    bar = tqdm(unit="行", file=sys.stderr, desc="导入", dynamic_ncols=True)
-
-    def update(rows: int) -> None:
-        bar.update(rows - bar.n)
-
-    return update, bar.close
+        if options["kind"] == "residents":
+            return import_residents(**common)
+        if options["kind"] == "roster":
+            return import_roster(category=options["category"], source=options["source"], **common)
+        if options["kind"] == "payments":
+            return import_payments(
+                campaign=campaign_by_id(options["campaign"]),
+                channel=options["channel"],
+                funder=options["funder"],
+                **common,
+            )
+        return import_divisions(**common)

@@ -1,11 +1,12 @@
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
 from django.db import connection
 
+from canbao.cli.output import CanbaoCommand
 
-class Command(BaseCommand):
+
+class Command(CanbaoCommand):
     help = (
         "创建或升级 Canbao 的数据库（由 DATABASE_URL 指定，默认为用户数据目录中的 SQLite 文件）。"
     )

@@ -27,38 +27,44 @@ class Command(CanbaoCommand):
     help = "缴费的冲正，以及查看挂账（未能入账参保的缴费）清单。"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="操作")
         reverse = actions.add_parser(
             "reverse", help="冲正一笔已入账的缴费（记一笔反向金额，原记录不改）"
         )
-        reverse.add_argument("key", help="原缴费的流水号（收据号码、批次行号）")
+        reverse.add_argument("key", metavar="流水号", help="原缴费的流水号（收据号码、批次行号）")
         reverse.add_argument(
             "--channel",
             required=True,
             choices=list(Channel.values),
-            metavar="CHANNEL",
+            metavar="渠道",
             help="原缴费的渠道：tax、bank、cash、withholding、proxy",
         )
-        reverse.add_argument("--reason", required=True, help="冲正原因")
-        reverse.add_argument("--user", help="操作人（默认为当前系统用户）")
+        reverse.add_argument("--reason", required=True, metavar="原因", help="冲正原因")
+        reverse.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
         suspense = actions.add_parser("suspense", help="列出挂账的缴费及原因")
         suspense.add_argument(
             "--all", action="store_true", help="连同已处理的一并列出（默认只列未处理的）"
         )
         suspense.add_argument(
-            "--reason", choices=list(Suspense.Reason.values), metavar="REASON", help="只列此原因"
+            "--reason",
+            choices=list(Suspense.Reason.values),
+            metavar="原因代码",
+            help="只列此原因：" + "、".join(f"{r.value}（{r.label}）" for r in Suspense.Reason),
         )
         recheck = actions.add_parser(
             "recheck", help="核定或登记库更新后，重新核对挂账缴费（能入账的即参保）"
         )
-        recheck.add_argument("--user", help="操作人（默认为当前系统用户）")
+        recheck.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
         position = actions.add_parser(
             "position", help="一个人的账：应缴、已缴（本人、各资助方）、参保入账、挂账、冲正"
         )
-        position.add_argument("id_number", metavar="ID", help="证件号码")
+        position.add_argument("id_number", metavar="证件号码", help="证件号码")
         for sub in (reverse, suspense, recheck, position):
             sub.add_argument(
-                "--campaign", type=int, help="参保缴费工作编号（默认为唯一进行中的那一项）"
+                "--campaign",
+                type=int,
+                metavar="编号",
+                help="参保缴费工作编号（默认为唯一进行中的那一项）",
             )
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
 
@@ -85,7 +91,7 @@ class Command(CanbaoCommand):
                         )
                     )
                 else:
-                    self.stdout.write(f"未冲正：{error.message}（{error.code}）")
+                    self.stdout.write(f"未冲正：{error.message}")
                 self.stdout.flush()
                 raise SystemExit(REFUSED) from None
             done: dict[str, Any] = {

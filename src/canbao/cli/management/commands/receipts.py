@@ -48,33 +48,51 @@ class Command(CanbaoCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="操作")
         issue = actions.add_parser("issue", help="按号码段向村收款人发放一本收据")
-        issue.add_argument("--collector", required=True, help="收款人姓名")
-        issue.add_argument("--village", required=True, help="村（社区）的区划代码")
+        issue.add_argument("--collector", required=True, metavar="姓名", help="收款人姓名")
         issue.add_argument(
-            "--from", dest="first", type=number_argument, required=True, help="起始号码"
+            "--village", required=True, metavar="村代码", help="村（社区）的区划代码"
         )
         issue.add_argument(
-            "--to", dest="last", type=number_argument, required=True, help="终止号码（含）"
+            "--from",
+            dest="first",
+            type=number_argument,
+            required=True,
+            metavar="号码",
+            help="起始号码",
+        )
+        issue.add_argument(
+            "--to",
+            dest="last",
+            type=number_argument,
+            required=True,
+            metavar="号码",
+            help="终止号码（含）",
         )
         void = actions.add_parser("void", help="作废一张未使用的收据（作废的收据留存备查）")
-        void.add_argument("number", type=number_argument, help="收据号码")
-        void.add_argument("--reason", required=True, help="作废原因，如“填写错误”“污损”")
+        void.add_argument("number", type=number_argument, metavar="收据号码", help="收据号码")
+        void.add_argument(
+            "--reason", required=True, metavar="原因", help="作废原因，如“填写错误”“污损”"
+        )
         cancel = actions.add_parser(
             "cancel", help="缴销收据本：本内每个号码都已使用或作废时才可缴销"
         )
-        cancel.add_argument("book", type=int, help="收据本编号")
+        cancel.add_argument("book", type=int, metavar="收据本编号", help="收据本编号")
         books = actions.add_parser("books", help="列出收据本及其使用、作废、空白张数")
-        books.add_argument("--village", help="只列这个村（社区）的收据本")
+        books.add_argument("--village", metavar="村代码", help="只列这个村（社区）的收据本")
         report = actions.add_parser("report", help="各村人、钱、票、册四相符报告")
-        report.add_argument("--village", help="只报告这个村（社区）")
-        report.add_argument("--xlsx", type=Path, help="同时把报告写入这个 .xlsx 文件")
+        report.add_argument("--village", metavar="村代码", help="只报告这个村（社区）")
+        report.add_argument(
+            "--xlsx", type=Path, metavar="文件", help="同时把报告写入这个 .xlsx 文件"
+        )
         add_force(report)
         for sub in (issue, void, cancel, books, report):
-            sub.add_argument("--campaign", type=int, help="工作编号（只有一项进行中时可省略）")
+            sub.add_argument(
+                "--campaign", type=int, metavar="编号", help="工作编号（只有一项进行中时可省略）"
+            )
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
-            sub.add_argument("--user", help="操作人（默认为当前系统用户）")
+            sub.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
 
     def handle(self, *args: Any, **options: Any) -> None:
         check_outputs(options, "xlsx")
@@ -111,7 +129,7 @@ class Command(CanbaoCommand):
                 refusal["missing"] = error.missing
             self.stdout.write(json.dumps(refusal, ensure_ascii=False))
         else:
-            self.stderr.write(f"未执行：{error.message}（{error.code}）")
+            self.stderr.write(f"未执行：{error.message}")
         self.stdout.flush()
         raise SystemExit(REFUSED)
 

@@ -23,7 +23,7 @@ from django.core.management.base import CommandError, CommandParser
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
-from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
+from canbao.cli.output import CanbaoCommand, add_force, check_outputs
 from canbao.collection.closing import close_day, explain_difference, reopen_day
 from canbao.collection.reconciliation import (
     DayResult,
@@ -33,7 +33,7 @@ from canbao.collection.reconciliation import (
 )
 from canbao.errors import InputError
 from canbao.policy.money import yuan
-from canbao.registry.batches import ImportUsageError, write_errors_xlsx
+from canbao.registry.batches import ImportUsageError
 
 
 def iso_date(text: str) -> date:
@@ -50,33 +50,55 @@ class Command(CanbaoCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--date", type=iso_date, dest="day", help="对账日期 YYYY-MM-DD")
-        parser.add_argument("--tax-file", type=Path, help="税务部门当日缴费明细")
-        parser.add_argument("--bank-file", type=Path, help="银行入账合计（日期、银行、金额、笔数）")
-        parser.add_argument("--errors-xlsx", type=Path, help="文件有错误时把错误清单写入此文件")
+        parser.add_argument(
+            "--date", type=iso_date, dest="day", metavar="日期", help="对账日期 YYYY-MM-DD"
+        )
+        parser.add_argument("--tax-file", type=Path, metavar="文件", help="税务部门当日缴费明细")
+        parser.add_argument(
+            "--bank-file", type=Path, metavar="文件", help="银行入账合计（日期、银行、金额、笔数）"
+        )
+        parser.add_argument(
+            "--errors-xlsx",
+            type=Path,
+            metavar="文件",
+            help="文件有错误时把完整的错误清单写入此文件",
+        )
         add_force(parser)
-        actions = parser.add_subparsers(dest="action", required=False, metavar="ACTION")
+        actions = parser.add_subparsers(dest="action", required=False, metavar="操作")
         explain = actions.add_parser("explain", help="说明一项对账差异")
-        explain.add_argument("difference", type=int, metavar="DIFF_ID", help="差异编号")
-        explain.add_argument("--reason", required=True, help="差异原因")
+        explain.add_argument("difference", type=int, metavar="差异编号", help="差异编号")
+        explain.add_argument("--reason", required=True, metavar="原因", help="差异原因")
         close = actions.add_parser("close", help="结账（差异均已说明后）")
         close.add_argument(
-            "--date", type=iso_date, dest="close_day", required=True, help="结账日期"
+            "--date",
+            type=iso_date,
+            dest="close_day",
+            required=True,
+            metavar="日期",
+            help="结账日期",
         )
         reopen = actions.add_parser("reopen", help="重新打开已结账的日期（须写明原因）")
         reopen.add_argument(
-            "--date", type=iso_date, dest="reopen_day", required=True, help="重新打开的日期"
+            "--date",
+            type=iso_date,
+            dest="reopen_day",
+            required=True,
+            metavar="日期",
+            help="重新打开的日期",
         )
-        reopen.add_argument("--reason", required=True, help="原因")
+        reopen.add_argument("--reason", required=True, metavar="原因", help="原因")
         credits = actions.add_parser("credits", help="只导入银行入账合计文件")
-        credits.add_argument("file", type=Path, help="银行入账合计文件")
+        credits.add_argument("file", type=Path, metavar="文件", help="银行入账合计文件")
         credits.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入")
         for sub in (parser, explain, close, reopen, credits):
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
-            sub.add_argument("--user", help="操作人（默认为当前系统用户）")
+            sub.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
         for sub in (parser, close, reopen, credits):
             sub.add_argument(
-                "--campaign", type=int, help="参保缴费工作编号（只有一项进行中时可省略）"
+                "--campaign",
+                type=int,
+                metavar="编号",
+                help="参保缴费工作编号（只有一项进行中时可省略）",
             )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -125,10 +147,7 @@ class Command(CanbaoCommand):
                     bank_file=options["bank_file"],
                     username=options["user"],
                 )
-                if result.errors and options["errors_xlsx"]:
-                    with output_file(options["errors_xlsx"], force=options["force"]) as path:
-                        write_errors_xlsx(result.errors, path)
-                self._day_done(result, options)
+                self._day_done(result, options, self.save_errors(result.errors, options))
         except ReconciliationError as error:
             if error.code in ("unknown_difference", "not_reconciled"):
                 raise CommandError(error.message, returncode=USAGE_ERROR) from None
@@ -155,13 +174,14 @@ class Command(CanbaoCommand):
         self.stdout.flush()
         raise SystemExit(REFUSED)
 
-    def _day_done(self, result: DayResult, options: dict[str, Any]) -> None:
+    def _day_done(
+        self, result: DayResult, options: dict[str, Any], written: Path | None = None
+    ) -> None:
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
         else:
             self.stdout.write(result.message)
-            for error in result.errors:
-                self.stdout.write(error.describe())
+            self.write_errors(result.errors, written)
             if not result.refused or result.status == "closed":
                 self.stdout.write(
                     f"税务明细 {result.tax_count}笔 {yuan(result.tax_fen)}元；"
@@ -186,10 +206,7 @@ class Command(CanbaoCommand):
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
         else:
             self.stdout.write(result.message)
-            for error in result.errors:
-                self.stdout.write(
-                    f"第{error.row}行【{error.column}】{error.message}（{error.code}）"
-                )
+            self.write_errors(result.errors, None)
         if result.errors:
             self.stdout.flush()
             raise SystemExit(REFUSED)

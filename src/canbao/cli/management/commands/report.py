@@ -320,6 +320,15 @@ def village_arguments(parser: CommandParser) -> None:
     _pdf_argument(parser)
 
 
+def notices_arguments(parser: CommandParser) -> None:
+    village_arguments(parser)
+    parser.add_argument(
+        "--unpaid",
+        action="store_true",
+        help="只给尚有成员未缴费的户出通知单（催缴时用；默认每户一张，供宣传发动）",
+    )
+
+
 def followup_report(campaign: Campaign, options: dict[str, Any]) -> Output:
     _font_for(options)
     listed = build_followup_list(
@@ -356,9 +365,12 @@ def notices_report(campaign: Campaign, options: dict[str, Any]) -> Output:
         campaign=campaign,
         village=_village(campaign, options["village"]),
         today=timezone.localdate(),
+        unpaid_only=options["unpaid"],
     )
     lines = [
-        f"{notices.township}{notices.village}：{notices.title} {len(notices.notices)} 户，"
+        f"{notices.township}{notices.village}：{notices.title} {len(notices.notices)} 户"
+        + ("（尚未缴清的户）" if notices.unpaid_only else "")
+        + "，"
         f"缴费截止 {date_text(notices.deadline)}",
         *(
             f"  {n.household} {n.head}：{len(n.members)} 人，本户应缴 "
@@ -418,7 +430,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "notices": Subcommand(
         "一个村（社区）的缴费通知单：每户一张，列出每人应缴金额、缴费截止日期与缴费方式；"
         "可写 .xlsx 与 PDF（每页两张，供打印裁开）",
-        village_arguments,
+        notices_arguments,
         notices_report,
     ),
 }

@@ -30,7 +30,7 @@ from canbao.collection.withholding import (
 )
 from canbao.errors import InputError
 from canbao.policy.money import yuan
-from canbao.registry.batches import ImportResult, ImportUsageError, write_errors_xlsx
+from canbao.registry.batches import ImportResult, ImportUsageError
 
 ENCODINGS = {"utf-8": "utf-8-sig", "gb18030": "gb18030"}
 
@@ -42,7 +42,7 @@ class Command(CanbaoCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="操作")
         agreements = actions.add_parser(
             "agreements",
             help="导入三方协议（姓名、公民身份号码、开户银行、账号、户名、签订日期）",
@@ -52,26 +52,39 @@ class Command(CanbaoCommand):
         follow = actions.add_parser("followup", help="代扣失败跟进名单（按乡镇、失败原因）")
         retry = actions.add_parser("retry", help="只对可重扣的失败记录生成重扣文件")
         for sub in (agreements, returns):
-            sub.add_argument("file", type=Path, help="要导入的文件（.xlsx、.xls、.csv）")
+            sub.add_argument(
+                "file", type=Path, metavar="文件", help="要导入的文件（.xlsx、.xls、.csv）"
+            )
             sub.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入")
-            sub.add_argument("--errors-xlsx", type=Path, help="有错误时把错误清单写入此文件")
+            sub.add_argument(
+                "--errors-xlsx",
+                type=Path,
+                metavar="文件",
+                help="有错误时把完整的错误清单写入此文件",
+            )
         for sub in (batch, retry):
-            sub.add_argument("--out", type=Path, required=True, help="代扣文件（.csv 或 .xlsx）")
+            sub.add_argument(
+                "--out", type=Path, required=True, metavar="文件", help="代扣文件（.csv 或 .xlsx）"
+            )
             sub.add_argument(
                 "--encoding",
                 choices=sorted(ENCODINGS),
                 default="utf-8",
+                metavar="编码",
                 help="CSV 的编码：utf-8（带 BOM，默认）或 gb18030",
             )
-        follow.add_argument("--township", metavar="CODE", help="只列这个乡镇（9位区划代码）")
-        follow.add_argument("--xlsx", type=Path, help="把名单写入这个 .xlsx 文件")
+        follow.add_argument("--township", metavar="乡镇代码", help="只列这个乡镇（9位区划代码）")
+        follow.add_argument("--xlsx", type=Path, metavar="文件", help="把名单写入这个 .xlsx 文件")
         for sub in (agreements, batch, returns, follow, retry):
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
-            sub.add_argument("--user", help="操作人（默认为当前系统用户）")
+            sub.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
             add_force(sub)
         for sub in (batch, returns, follow, retry):
             sub.add_argument(
-                "--campaign", type=int, help="参保缴费工作编号（只有一项进行中时可省略）"
+                "--campaign",
+                type=int,
+                metavar="编号",
+                help="参保缴费工作编号（只有一项进行中时可省略）",
             )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -79,21 +92,27 @@ class Command(CanbaoCommand):
         action = options["action"]
         try:
             if action == "agreements":
-                result = import_agreements(
-                    path=options["file"], username=options["user"], dry_run=options["dry_run"]
-                )
+                with self.progress(options, "导入三方协议") as progress:
+                    result = import_agreements(
+                        path=options["file"],
+                        username=options["user"],
+                        dry_run=options["dry_run"],
+                        progress=progress,
+                    )
                 self._import_done(result, {}, options)
                 return
             campaign = self._campaign(options)
             if action == "returns":
                 summary = ReturnSummary()
-                result = import_returns(
-                    path=options["file"],
-                    campaign=campaign,
-                    username=options["user"],
-                    dry_run=options["dry_run"],
-                    summary=summary,
-                )
+                with self.progress(options, "导入回盘") as progress:
+                    result = import_returns(
+                        path=options["file"],
+                        campaign=campaign,
+                        username=options["user"],
+                        dry_run=options["dry_run"],
+                        summary=summary,
+                        progress=progress,
+                    )
                 self._import_done(result, summary.as_json(), options)
             elif action in ("batch", "retry"):
                 make = create_retry if action == "retry" else create_batch
@@ -119,15 +138,12 @@ class Command(CanbaoCommand):
     def _import_done(
         self, result: ImportResult, extra: dict[str, Any], options: dict[str, Any]
     ) -> None:
-        if result.errors and options["errors_xlsx"]:
-            with output_file(options["errors_xlsx"], force=options["force"]) as path:
-                write_errors_xlsx(result.errors, path)
+        written = self.save_errors(result.errors, options)
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json() | extra, ensure_ascii=False))
         else:
             self.stdout.write(result.message)
-            for error in result.errors:
-                self.stdout.write(error.describe())
+            self.write_errors(result.errors, written)
             results = extra.get("results")
             if results:
                 self.stdout.write(
