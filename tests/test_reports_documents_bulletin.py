@@ -83,6 +83,7 @@ def test_the_bulletin_as_pdf(campaign: Campaign, tmp_path: Path) -> None:
     assert "100.0%" in text and "33.3%" in text  # 德茂园; the county, 2 of 6
     assert "特困人员" in text and "农村低保对象" in text
     assert "大栗港社区居委会（20.0%），共 1 个" in text
+    assert "大栗港镇" in text  # villages are ranked beside their township
     used = pdf_fonts(tmp_path / "通报.pdf")
     assert used and all(used.values()), used
 
@@ -109,9 +110,10 @@ def test_the_bulletin_as_xlsx_has_numbers_formats_and_its_chart(
     rows = documents.sheet_rows(path, "进度通报")
     assert rows[0][0] == TITLE and rows[1][0].startswith("第2期")
     base, rate = column_of(rows, "人口基数"), column_of(rows, "参保率（对人口基数）")
-    index, first = next((i, row) for i, row in enumerate(rows) if row[1] == "德茂园村委会")
-    assert (first[0], first[base], first[rate]) == (1.0, 1.0, 1.0)
-    total = next(row for row in rows if row[1] == "桃江县合计")
+    township, name = column_of(rows, "乡镇（街道）"), column_of(rows, "村（社区）")
+    index, first = next((i, row) for i, row in enumerate(rows) if row[name] == "德茂园村委会")
+    assert (first[0], first[township], first[base], first[rate]) == (1.0, "大栗港镇", 1.0, 1.0)
+    total = next(row for row in rows if row[name] == "桃江县合计")
     assert (total[base], total[column_of(rows, "已参保")]) == (6.0, 2.0)
     assert cell_format(path, 1, excel_cell(index, rate)) == "0.0%"
     assert cell_format(path, 1, excel_cell(index, base)) == "#,##0"
@@ -123,7 +125,7 @@ def test_the_bulletin_as_xlsx_has_numbers_formats_and_its_chart(
         chart = archive.read("xl/charts/chart1.xml").decode()
         drawing = archive.read("xl/worksheets/_rels/sheet1.xml.rels").decode()
     assert "<c:barChart>" in chart and "<c:lineChart>" in chart
-    assert "进度通报!$H$6:$H$7" in chart  # the two villages' rates
+    assert "进度通报!$C$6:$C$7" in chart and "进度通报!$I$6:$I$7" in chart  # names, rates
     assert "drawing1.xml" in drawing
 
 

@@ -62,6 +62,11 @@ class Bulletin:
         return LEVEL_NAMES[self.report.level]
 
     @property
+    def by_village(self) -> bool:
+        """Villages are ranked: their township is shown beside them (names repeat)."""
+        return self.report.level == "village"
+
+    @property
     def group_labels(self) -> dict[str, str]:
         """The special groups the units are counted by, code -> Chinese name."""
         return {code: CATEGORY_NAMES[code] for code in self.report.total.groups}
@@ -158,6 +163,7 @@ def write_bulletin_xlsx(bulletin: Bulletin, path: Path) -> None:
         sheet.write_string(2, 0, bulletin_summary(bulletin), styles.subtitle)
         names = [
             "排名",
+            *(["乡镇（街道）"] if bulletin.by_village else []),
             bulletin.level_name,
             "人口基数",
             "任务数",
@@ -169,23 +175,26 @@ def write_bulletin_xlsx(bulletin: Bulletin, path: Path) -> None:
             *(f"{label}参保率" for label in groups.values()),
             "目标参保率",
         ]
-        widths = [6, 18, 11, 11, 11, 11, 11, 12, 10, *(12 for _ in groups), 11]
+        widths = [6, *([14] if bulletin.by_village else []), 18, 11, 11, 11, 11, 11, 12, 10]
+        widths += [*(12 for _ in groups), 11]
         header(sheet, styles, 4, names, widths)
         first = 5
         for offset, unit in enumerate(report.units):
-            _unit_row(Row(sheet, styles, first + offset), unit, groups).rate(
-                bulletin.target_percent
-            )
+            row = _unit_row(Row(sheet, styles, first + offset), unit, groups, bulletin.by_village)
+            row.rate(bulletin.target_percent)
         last = first + len(report.units) - 1
-        _unit_row(Row(sheet, styles, last + 1, total=True), report.total, groups)
-        sheet.freeze_panes(first, 2)
+        total = Row(sheet, styles, last + 1, total=True)
+        _unit_row(total, report.total, groups, bulletin.by_village)
+        name = names.index(bulletin.level_name)
+        rate = names.index("参保率（对人口基数）")
+        sheet.freeze_panes(first, name + 1)
         if report.units:
             chart = workbook.add_chart({"type": "column"})
             chart.add_series(
                 {
                     "name": "参保率（对人口基数）",
-                    "categories": ["进度通报", first, 1, last, 1],
-                    "values": ["进度通报", first, 7, last, 7],
+                    "categories": ["进度通报", first, name, last, name],
+                    "values": ["进度通报", first, rate, last, rate],
                     "data_labels": {"value": True, "num_format": "0.0%"},
                 }
             )
@@ -193,7 +202,7 @@ def write_bulletin_xlsx(bulletin: Bulletin, path: Path) -> None:
             target.add_series(
                 {
                     "name": f"目标 {rate_text(bulletin.target_percent)}",
-                    "categories": ["进度通报", first, 1, last, 1],
+                    "categories": ["进度通报", first, name, last, name],
                     "values": ["进度通报", first, len(names) - 1, last, len(names) - 1],
                     "line": {"color": "#1565C0", "dash_type": "dash"},
                     "marker": {"type": "none"},
@@ -209,8 +218,11 @@ def write_bulletin_xlsx(bulletin: Bulletin, path: Path) -> None:
         _below_line_sheet(workbook, styles, bulletin)
 
 
-def _unit_row(row: Row, unit: UnitCoverage, groups: dict[str, str]) -> Row:
-    row.count(unit.rank).text(unit.name if unit.rank is not None else f"{unit.name}合计")
+def _unit_row(row: Row, unit: UnitCoverage, groups: dict[str, str], by_village: bool) -> Row:
+    row.count(unit.rank)
+    if by_village:
+        row.text(unit.parent_name or "")
+    row.text(unit.name if unit.rank is not None else f"{unit.name}合计")
     row.count(unit.population_base).count(unit.task).count(unit.enrolled).count(unit.change)
     row.rate(unit.rate_of_task).rate(unit.rate_of_base).count(unit.gap_to_task)
     for code in groups:
