@@ -40,7 +40,7 @@ GROUPS: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         (
             Entry(
                 "import",
-                ("residents", "roster", "divisions", "payments"),
+                ("residents", "roster", "schools", "divisions", "payments"),
                 "导入户籍人员、部门名册、行政区划、缴费明细",
             ),
         ),

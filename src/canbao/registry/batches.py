@@ -114,7 +114,7 @@ class ImportResult:
             "repeated": self.repeated,
             "message": self.message,
         }
-        if self.kind == ImportBatch.Kind.ROSTER:
+        if self.kind in (ImportBatch.Kind.ROSTER, ImportBatch.Kind.SCHOOLS):
             result["unknown"] = self.unknown
         return result
 

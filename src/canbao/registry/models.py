@@ -17,6 +17,7 @@ class ImportBatch(models.Model):
     class Kind(models.TextChoices):
         RESIDENTS = "residents", "户籍人员"
         ROSTER = "roster", "部门名册"
+        SCHOOLS = "schools", "学校名册"
         DIVISIONS = "divisions", "行政区划"
         PAYMENTS = "payments", "缴费明细"
         BANK_CREDITS = "bank_credits", "银行入账"
@@ -207,3 +208,41 @@ class RosterFollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.id_number}）"
+
+
+class SchoolEnrollment(models.Model):
+    """A resident on a school's roster (学籍名册): school, grade and class from ``valid_from``
+    (the roster's date) until the day before a later roster of that school leaves them out or
+    places them elsewhere (``valid_to``; open while current). A person is at one school at a time;
+    rows are never rewritten but by a roster of the same date, so the roster in effect on a past
+    day stays as it was."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="schools")
+    school = models.CharField("学校名称", max_length=100)
+    grade = models.CharField("年级", max_length=40)
+    class_name = models.CharField("班级", max_length=40, blank=True)
+    student_number = models.CharField("学籍号", max_length=40, blank=True)
+    valid_from = models.DateField("有效期起（名册日期）")
+    valid_to = models.DateField("有效期止", null=True, blank=True)
+    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="students")
+    created_at = models.DateTimeField("创建时间")
+
+    class Meta:
+        verbose_name = "在校学生"
+        verbose_name_plural = "在校学生"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident"],
+                condition=models.Q(valid_to__isnull=True),
+                name="school_one_open_per_resident",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True)
+                | models.Q(valid_from__lte=models.F("valid_to")),
+                name="school_valid_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["school", "valid_from"], name="school_roster_day")]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.grade} {self.resident_id}"

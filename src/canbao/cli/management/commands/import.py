@@ -1,4 +1,4 @@
-"""`canbao import residents|roster|divisions|payments FILE`: thin over the import services.
+"""`canbao import residents|roster|schools|divisions|payments FILE`: thin over the import services.
 
 Exit status: 0 committed (or a clean dry run), 1 refused for errors (nothing written), 2 usage
 error (no such file, unknown category or funder code, bad options, an --errors-xlsx path in a
@@ -13,12 +13,14 @@ from django.core.management.base import CommandError, CommandParser
 
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
+from canbao.cli.management.commands.policy import iso_date
 from canbao.cli.output import CanbaoCommand, add_force, check_outputs
 from canbao.collection.payment_imports import FILE_CHANNELS, import_payments
 from canbao.errors import InputError
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES
 from canbao.regions.services import import_divisions
 from canbao.registry.batches import ImportResult, ImportUsageError, Progress
+from canbao.registry.schools import import_schools
 from canbao.registry.services import import_residents, import_roster
 
 
@@ -43,6 +45,12 @@ class Command(CanbaoCommand):
             metavar="部门代码",
             help="来源部门（资助方）代码，如 civil_affairs（民政部门）",
         )
+        schools = kinds.add_parser(
+            "schools", help="导入学校名册（学校名称、年级、班级、姓名、身份证号码）"
+        )
+        schools.add_argument(
+            "--as-of", type=iso_date, metavar="日期", help="名册日期 YYYY-MM-DD（默认今天）"
+        )
         divisions = kinds.add_parser("divisions", help="导入统计用区划代码（县、乡、村三级）")
         payments = kinds.add_parser(
             "payments", help="导入缴费明细（税务、银行每日明细，部门代缴，现金收款）"
@@ -66,7 +74,7 @@ class Command(CanbaoCommand):
             metavar="部门代码",
             help="部门代缴文件没有“代缴部门”列时，指定代缴部门代码，如 medical_assistance",
         )
-        for sub in (residents, roster, divisions, payments):
+        for sub in (residents, roster, schools, divisions, payments):
             sub.add_argument("file", type=Path, metavar="文件", help="要导入的文件")
             sub.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入数据库")
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
@@ -110,6 +118,8 @@ class Command(CanbaoCommand):
             return import_residents(**common)
         if options["kind"] == "roster":
             return import_roster(category=options["category"], source=options["source"], **common)
+        if options["kind"] == "schools":
+            return import_schools(as_of=options["as_of"], **common)
         if options["kind"] == "payments":
             return import_payments(
                 campaign=campaign_by_id(options["campaign"]),
