@@ -13,28 +13,18 @@ from django.utils import timezone
 
 from canbao.campaigns.locks import lock_campaign
 from canbao.campaigns.models import Assessment, Campaign
+from canbao.campaigns.quotes import QuoteBook
 from canbao.campaigns.selectors import campaign_policy, reference_day
 from canbao.divisions import is_within, normalize_code
 from canbao.errors import InputError
-from canbao.policy.keys import QuoteKeys
 from canbao.policy.loader import parse_policy_text, policy_text
-from canbao.policy.quote import Facts, Quote, quote
+from canbao.policy.quote import Quote
 from canbao.policy.schema import Policy
 from canbao.regions.models import Division
 from canbao.registry.batches import Progress, StageSpec, acting_username, record_audit
 from canbao.registry.models import CategoryFact, Resident
 
 CHUNK = 50_000
-
-# Residents without a mainland ID card enroll under the document they hold.
-DOCUMENT_OF_ID_TYPE = {
-    "resident_id": "id_card",
-    "hk_macau_permit": "hk_macau_permit",
-    "taiwan_permit": "taiwan_permit",
-    "foreign_permanent_residence": "foreign_permanent_residence",
-    "hk_macau_residence_permit": "residence_permit",
-    "taiwan_residence_permit": "residence_permit",
-}
 
 
 class CampaignError(InputError):
@@ -83,29 +73,6 @@ def open_campaign(
             details={"campaign": campaign.pk, "policy": parsed.id, "area": code},
         )
     return campaign
-
-
-def facts_of(
-    *,
-    birth_date: date | None,
-    categories: list[str],
-    employee_insured: bool,
-    insured_elsewhere: bool,
-    id_type: str,
-    by_household: bool | None = None,
-) -> Facts:
-    """What the registry knows of a resident, as the policy engine's facts. Residents with a
-    mainland ID card are the area's hukou residents; others enroll under their document."""
-    document = DOCUMENT_OF_ID_TYPE[id_type]
-    return Facts(
-        birth_date=birth_date,
-        categories=categories,
-        employee_insured=employee_insured,
-        insured_elsewhere=insured_elsewhere,
-        by_household=by_household,
-        hukou_local=document == "id_card",
-        document=document,
-    )
 
 
 @dataclass
@@ -161,39 +128,26 @@ _Outcome = tuple[tuple[Any, ...], tuple[tuple[str, int], ...]]
 
 
 class _Assessor:
-    """Quotes residents, once per class of facts the policy quotes alike (its ``QuoteKeys``):
-    most residents share theirs."""
+    """Quotes residents, once per class of facts the policy quotes alike: most share theirs."""
 
     def __init__(self, campaign: Campaign, policy: Policy) -> None:
-        self.policy = policy
-        self.keys = QuoteKeys(policy)
+        self.book = QuoteBook(policy)
         self.day = reference_day(policy)
         self.salt = campaign.policy_sha256
         self.cache: dict[tuple[Any, ...], _Outcome] = {}
 
     def outcome(self, row: _Row, categories: list[str]) -> _Outcome:
-        # The registry's facts, reduced as the policy's key reduces them (Facts, a validated
-        # model, is built once per class, not once per resident).
         _, birth_date, employee_insured, insured_elsewhere, id_type = row
-        held = tuple(sorted(categories))
-        key = (
-            self.keys.birth(birth_date, held),
-            held,
-            employee_insured,
-            insured_elsewhere,
-            id_type,
+        quotes = self.book.resident(
+            birth_date=birth_date,
+            categories=categories,
+            employee_insured=employee_insured,
+            insured_elsewhere=insured_elsewhere,
+            id_type=id_type,
         )
-        cached = self.cache.get(key)
+        cached = self.cache.get(quotes.key)
         if cached is None:
-            facts = facts_of(
-                birth_date=birth_date,
-                categories=list(held),
-                employee_insured=employee_insured,
-                insured_elsewhere=insured_elsewhere,
-                id_type=id_type,
-            )
-            cached = self._columns(quote(self.policy, facts, self.day), key)
-            self.cache[key] = cached
+            cached = self.cache[quotes.key] = self._columns(quotes.at(self.day), quotes.key)
         return cached
 
     def _columns(self, q: Quote, key: tuple[Any, ...]) -> _Outcome:

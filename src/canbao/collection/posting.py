@@ -14,7 +14,7 @@ a reversal changes a resident's money. Two ways lead there, with one rule:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,17 +22,17 @@ from typing import Any
 from django.db import connection
 
 from canbao.campaigns.models import Assessment, AssessmentShare, Campaign
+from canbao.campaigns.quotes import QuoteBook
 from canbao.campaigns.selectors import campaign_policy
-from canbao.campaigns.services import facts_of, freeze
+from canbao.campaigns.services import freeze
 from canbao.collection.models import Enrollment, Payment, Suspense
 from canbao.collection.settlement import Hold, Paid, Settlement, Terms, settle
-from canbao.policy.keys import QuoteKeys, birth_matters_from
-from canbao.policy.quote import Quote, quote
+from canbao.policy.keys import birth_matters_from
 from canbao.policy.schema import Policy
 from canbao.registry.batches import StageSpec
 from canbao.registry.models import Resident
 
-__all__ = ["ApplyOutcome", "QuoteBook", "apply_payments", "post_common"]
+__all__ = ["ApplyOutcome", "apply_payments", "post_common"]
 
 APPLY_CHUNK = 5_000
 
@@ -53,50 +53,6 @@ class ApplyOutcome:
     def count(self, suspended: dict[str, int]) -> None:
         for reason, number in suspended.items():
             self.suspended[reason] = self.suspended.get(reason, 0) + number
-
-
-class QuoteBook:
-    """The policy's quotes, memoized by the policy's own key of the facts and the day."""
-
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-        self.keys = QuoteKeys(policy)
-        self.quotes: dict[tuple[Any, ...], Quote] = {}
-
-    def quote_at(
-        self,
-        *,
-        birth_date: date | None,
-        categories: list[str],
-        employee_insured: bool,
-        insured_elsewhere: bool,
-        id_type: str,
-    ) -> Callable[[date], Quote]:
-        # The registry's facts, reduced as the policy's key reduces them; Facts is built only
-        # when a quote is missing.
-        held = tuple(sorted(categories))
-        key = (
-            self.keys.birth(birth_date, held),
-            held,
-            employee_insured,
-            insured_elsewhere,
-            id_type,
-        )
-
-        def at(day: date) -> Quote:
-            found = self.quotes.get((key, day))
-            if found is None:
-                facts = facts_of(
-                    birth_date=birth_date,
-                    categories=list(held),
-                    employee_insured=employee_insured,
-                    insured_elsewhere=insured_elsewhere,
-                    id_type=id_type,
-                )
-                found = self.quotes[(key, day)] = quote(self.policy, facts, day)
-            return found
-
-        return at
 
 
 # --- one resident at a time ------------------------------------------------------------------
@@ -141,7 +97,7 @@ def _apply_chunk(
     for resident_id in ids:
         a = assessed.get(resident_id)
         birth_date, employee, elsewhere, id_type = people[resident_id]
-        quote_at = book.quote_at(
+        quotes = book.resident(
             birth_date=birth_date,
             categories=a.categories if a is not None else [],
             employee_insured=employee,
@@ -149,7 +105,7 @@ def _apply_chunk(
             id_type=id_type,
         )
         paid = live.get(resident_id, [])
-        settled[resident_id] = settle(a.terms if a is not None else None, paid, quote_at)
+        settled[resident_id] = settle(a.terms if a is not None else None, paid, quotes.at)
 
     freeze(
         assessment_ids=[a.pk for r, a in assessed.items() if settled[r].freeze and not a.frozen],
@@ -469,7 +425,7 @@ def _settle_classes(cursor: Any, policy: Policy) -> None:
         categories, born, employee, elsewhere, id_type, paid_on, payable, subsidy, paid = klass[:9]
         day = _as_date(paid_on)
         assert day is not None
-        quote_at = book.quote_at(
+        quotes = book.resident(
             birth_date=_as_date(klass[9] if _as_date(born) == NO_DAY else born),
             categories=[c for c in categories.split(",") if c],
             employee_insured=bool(employee),
@@ -478,7 +434,7 @@ def _settle_classes(cursor: Any, policy: Policy) -> None:
         )
         terms = Terms(True, "", int(payable), int(subsidy), {}, "")
         # The channel only matters as "not a department": any person channel will do.
-        result = settle(terms, [Paid("tax", day, int(paid))], quote_at)
+        result = settle(terms, [Paid("tax", day, int(paid))], quotes.at)
         assert len(result.holds) <= 1
         e = result.enrollment
         enrolled = (

@@ -9,10 +9,6 @@ import io
 from collections.abc import Sequence
 from decimal import Decimal
 
-import matplotlib
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-
 from canbao.reports.documents.fonts import cjk_font
 from canbao.reports.documents.formats import rate_text
 
@@ -28,6 +24,11 @@ def rate_chart(
     line: Decimal,
 ) -> str:
     """The chart as a data: URL of an SVG image, units top to bottom in the order given."""
+    # matplotlib takes a second to import: only the commands that draw a chart pay for it.
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
     font = FontProperties(fname=str(cjk_font()), size=9)
     values = [float(rate) if rate is not None else 0.0 for rate in rates]
     # Taller with each unit, but never past the printed page (its bars then get thinner).

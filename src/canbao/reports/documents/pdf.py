@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from django.template import Context, Engine
-from weasyprint import HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
 
 from canbao.reports.documents.fonts import CJK_FAMILY, cjk_font
 
@@ -35,6 +32,11 @@ def render_html(template: str, context: dict[str, Any]) -> str:
 
 def write_pdf(template: str, context: dict[str, Any], path: Path) -> None:
     """Render `template` with `context` and write it as a PDF to `path`."""
+    # WeasyPrint takes a second to import: only the commands that write a PDF pay for it.
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher
+
     html = render_html(template, context)
     fetcher = URLFetcher(allowed_protocols={"file", "data"})
     HTML(string=html, url_fetcher=fetcher).write_pdf(str(path), font_config=FontConfiguration())
