@@ -85,7 +85,16 @@ GROUPS: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         (
             Entry(
                 "report",
-                ("tasks", "coverage", "funding", "funds", "bulletin", "followup", "notices"),
+                (
+                    "tasks",
+                    "coverage",
+                    "funding",
+                    "funds",
+                    "students",
+                    "bulletin",
+                    "followup",
+                    "notices",
+                ),
                 "任务数、参保进度、工作经费与问责、基金筹集；进度通报、催缴名单、缴费通知单",
             ),
         ),

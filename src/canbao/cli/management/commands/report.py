@@ -58,6 +58,7 @@ from canbao.reports.services import (
     override_task,
     tasks_from_registry,
 )
+from canbao.reports.students import student_statistics, students_text, write_students_xlsx
 from canbao.tabular import TableError
 
 
@@ -264,6 +265,22 @@ def funds_report(campaign: Campaign, options: dict[str, Any]) -> Output:
     )
 
 
+# --- students --------------------------------------------------------------------------------
+
+
+def students_arguments(parser: CommandParser) -> None:
+    parser.add_argument("--as-of", type=iso_date, help="截至日期 YYYY-MM-DD（默认今天）")
+
+
+def students_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+    report = student_statistics(campaign=campaign, as_of=_as_of(options))
+    return Output(
+        report.as_json(),
+        students_text(report),
+        lambda path: write_students_xlsx(report, path),
+    )
+
+
 # --- the documents: bulletin, follow-up list, payment notices -----------------------------------
 
 
@@ -414,6 +431,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "基金筹集情况：个人缴费分渠道、部门资助应缴与实缴、财政补助、转入财政专户",
         funds_arguments,
         funds_report,
+    ),
+    "students": Subcommand(
+        "在校学生参保情况：截至某日各学校、各年级的名册人数、已参保、参保率和未参保学生名单"
+        "（学校名册由 canbao import schools 导入）",
+        students_arguments,
+        students_report,
     ),
     "bulletin": Subcommand(
         "参保缴费进度通报（第N期）：排名表、特殊群体未达标单位、低于问责线的单位、参保率与"
