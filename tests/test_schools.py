@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from python_calamine import CalamineWorkbook
 
+from canbao.demo.schools import write_school_roster
 from canbao.registry.batches import ImportResult
 from canbao.registry.models import (
     AuditEntry,
@@ -276,6 +277,29 @@ def test_a_roster_older_than_the_one_in_effect_is_refused(family: None, tmp_path
     )
     assert f"已在{OTHER_SCHOOL}2019-10-08的名册上" in result.errors[1].message
     assert current() == before
+
+
+def test_the_demos_roster_places_registered_children_by_age_and_imports(
+    family: None, tmp_path: Path
+) -> None:
+    path = tmp_path / "学校名册.csv"
+    assert (
+        write_school_roster(
+            county_code="430922", county_name="桃江县", term_start=SEPTEMBER, path=path
+        )
+        == 4
+    )
+    written = path.read_bytes()
+    write_school_roster(county_code="430922", county_name="桃江县", term_start=SEPTEMBER, path=path)
+    assert path.read_bytes() == written  # a second demo run imports the same file: a repeat
+    result = imported(path, SEPTEMBER)
+    assert (result.created, len(result.unknown)) == (3, 1)
+    # Ages on 1 September 2019: 6, 8 and 11; their father is no pupil.
+    assert [row[:3] for row in current()] == [
+        ("张小明", "大栗港镇中心小学", "一年级"),
+        ("张小红", "大栗港镇中心小学", "三年级"),
+        ("张小军", "大栗港镇中心小学", "六年级"),
+    ]
 
 
 # --- the command -----------------------------------------------------------------------------

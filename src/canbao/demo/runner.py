@@ -29,6 +29,7 @@ from canbao.collection.selectors import enrollment_counts, money_summary
 from canbao.demo.bank import write_withholding_return
 from canbao.demo.plans import PresetSeason, WithholdingPlan
 from canbao.demo.policies import DemoPolicy
+from canbao.demo.schools import school_statistics
 from canbao.demo.season import Season, write_season
 from canbao.policy.codes import FUNDER_NAMES
 from canbao.policy.money import yuan
@@ -147,6 +148,7 @@ class SeasonDemo:
         self.four_match()
         self.bills(season)
         self.progress(campaign)
+        school_statistics(self, campaign)
         self.ledger()
         self.documents(campaign)
 
