@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import OperationalError
 
 from canbao.cli import FAILED, INTERRUPTED, USAGE_ERROR, run
+from canbao.cli.failures import failure
 from canbao.cli.management.commands import policy
 
 
@@ -93,3 +95,9 @@ def test_ctrl_c_is_one_line(
     monkeypatch.setattr(policy.Command, "handle", interrupted)
     assert run(["policy", "list"]) == INTERRUPTED
     assert capsys.readouterr().err == "已中断：本次操作没有完成。\n"
+
+
+def test_a_sqlite_writer_that_waited_too_long_is_told_to_retry_later() -> None:
+    message, status = failure(OperationalError("database is locked"))
+    assert status == FAILED
+    assert message.startswith("另一个导入正在进行，请稍候再试（SQLite 文件")

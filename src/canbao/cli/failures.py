@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 
+from canbao.campaigns.locks import BUSY_MESSAGE
 from canbao.cli import FAILED, USAGE_ERROR
 
 DEBUG_HINT = "设环境变量 CANBAO_DEBUG=1 再运行一次可看到详细的出错位置"
@@ -53,6 +55,13 @@ def _schema_state() -> str | None:
 
 def database_failure(error: DatabaseError) -> tuple[str, int]:
     where = _database()
+    if connection.vendor == "sqlite" and "database is locked" in str(error):
+        # SQLite takes its write lock when a transaction begins: another import (or any writer)
+        # held it past the wait, before the campaign lock could say so itself.
+        return (
+            f"{BUSY_MESSAGE}（{where}正由另一个操作写入，已等候{settings.LOCK_WAIT_SECONDS}秒）。",
+            FAILED,
+        )
     state = _schema_state()
     if state == "missing":
         return f"数据库尚未初始化（{where}）：请先运行 canbao init。", USAGE_ERROR
