@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from canbao.policy.funding import UnitProgress, work_funding
+from canbao.policy.funding import FundingLine, UnitProgress, work_funding
 from canbao.policy.loader import load_preset, parse_policy
 from canbao.policy.quote import Facts, quote
 from canbao.policy.schema import Policy
@@ -72,6 +72,25 @@ def test_special_groups_count_as_incomplete_unless_said_otherwise() -> None:
     result = work_funding(load_preset("daligang-2020"), progress)
     assert result.accountable and result.reasons == ("特殊群体参保率未达100%",)
     assert [line.fen_each for line in result.lines] == [300, 100]
+
+
+def test_a_village_short_on_two_counts_is_told_both() -> None:
+    result = work_funding(load_preset("daligang-2020"), xianfengqiao(1899, complete=False))
+    assert result.notes == (
+        "不适用“参保率95%以上且建档立卡贫困人口、特困人员、农村低保对象、贫困残疾人参保率100%”："
+        "参保率 94.95%（1899/2000）低于 95%；特殊群体参保率未达100%",
+    )
+
+
+def test_a_unit_without_a_population_base_is_counted_in_people() -> None:
+    assert UnitProgress("新建社区", base=0, enrolled=12, paid_records=12).rate_text() == (
+        "参保 12 人（人口基数为 0）"
+    )
+
+
+def test_a_funding_line_without_figures_behind_it_reads_as_its_sum() -> None:
+    line = FundingLine("bureau", "人社部门审核录入参保信息", count=71600, fen_each=50)
+    assert line.explain() == "人社部门审核录入参保信息：71600 人 × 0.5 元 = 35800 元"
 
 
 def test_wuming_pays_no_township_that_has_not_said_it_met_its_task() -> None:
