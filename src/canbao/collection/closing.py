@@ -93,10 +93,7 @@ def close_day(
     now = now or timezone.now()
     result = DayResult(campaign=campaign.pk, day=day)
     with transaction.atomic():
-        lock_campaign(campaign.pk)
-        record = (
-            ReconciliationDay.objects.select_for_update().filter(campaign=campaign, day=day).first()
-        )
+        record = _locked_day(campaign, day)
         if record is None:
             raise ReconciliationError(
                 "not_reconciled", f"{day.isoformat()}尚未对账：请先运行对账，再结账。"
@@ -108,8 +105,7 @@ def close_day(
                 f"由{record.closed_by}结账，本次未作改动。"
             )
             return result
-        recorded = recorded_for_day(campaign, day)
-        now_fen, now_count = sum(a for a, _ in recorded.values()), len(recorded)
+        now_fen, now_count = _recorded_now(campaign, record)
         if (now_fen, now_count) != (record.recorded_fen, record.recorded_count):
             result.refused = True
             result.errors = [
@@ -178,10 +174,7 @@ def reopen_day(
     now = now or timezone.now()
     result = DayResult(campaign=campaign.pk, day=day)
     with transaction.atomic():
-        lock_campaign(campaign.pk)
-        record = (
-            ReconciliationDay.objects.select_for_update().filter(campaign=campaign, day=day).first()
-        )
+        record = _locked_day(campaign, day)
         if record is None or record.status != ReconciliationDay.Status.CLOSED:
             raise ReconciliationError("not_closed", f"{day.isoformat()}尚未结账，无需重新打开。")
         closed_by, closed_at = record.closed_by, record.closed_at
@@ -215,8 +208,7 @@ def closed_days_off_the_ledger(campaign: Campaign) -> list[dict[str, Any]]:
     for record in ReconciliationDay.objects.filter(
         campaign=campaign, status=ReconciliationDay.Status.CLOSED
     ).order_by("day"):
-        recorded = recorded_for_day(campaign, record.day)
-        now_fen, now_count = sum(a for a, _ in recorded.values()), len(recorded)
+        now_fen, now_count = _recorded_now(campaign, record)
         if (now_fen, now_count) != (record.recorded_fen, record.recorded_count):
             drift.append(
                 {
@@ -228,3 +220,16 @@ def closed_days_off_the_ledger(campaign: Campaign) -> list[dict[str, Any]]:
                 }
             )
     return drift
+
+
+def _locked_day(campaign: Campaign, day: date) -> ReconciliationDay | None:
+    """The day's record, locked, after the campaign's lock (no payment of it can land meanwhile)."""
+    lock_campaign(campaign.pk)
+    return ReconciliationDay.objects.select_for_update().filter(campaign=campaign, day=day).first()
+
+
+def _recorded_now(campaign: Campaign, record: ReconciliationDay) -> tuple[int, int]:
+    """The tax payments recorded for the day now (fen, count), to compare with the day's figures
+    as reconciled."""
+    recorded = recorded_for_day(campaign, record.day)
+    return sum(a for a, _ in recorded.values()), len(recorded)
