@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.services import assess_campaign, open_campaign
+from canbao.collection.bank_credits import import_bank_credits
 from canbao.collection.closing import close_day, explain_difference, reopen_day
 from canbao.collection.ledger import check_ledger
 from canbao.collection.models import BankCredit, Difference, ReconciliationDay
@@ -20,7 +21,6 @@ from canbao.collection.payment_imports import import_payments
 from canbao.collection.reconciliation import (
     DayResult,
     ReconciliationError,
-    import_bank_credits,
     reconcile_day,
 )
 from canbao.collection.services import PaymentError, reverse_payment

@@ -17,10 +17,11 @@ from django.db.models import Sum
 
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.services import assess_campaign, open_campaign
+from canbao.collection.bank_credits import import_bank_credits
 from canbao.collection.models import Channel, Difference, Payment, Suspense
 from canbao.collection.payment_imports import import_payments
 from canbao.collection.receipts import issue_receipt_book
-from canbao.collection.reconciliation import import_bank_credits, reconcile_day
+from canbao.collection.reconciliation import reconcile_day
 from canbao.collection.withholding import (
     create_batch,
     create_retry,

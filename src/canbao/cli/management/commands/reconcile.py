@@ -24,11 +24,11 @@ from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.cli.output import CanbaoCommand, add_force, check_outputs
+from canbao.collection.bank_credits import import_bank_credits
 from canbao.collection.closing import close_day, explain_difference, reopen_day
 from canbao.collection.reconciliation import (
     DayResult,
     ReconciliationError,
-    import_bank_credits,
     reconcile_day,
 )
 from canbao.errors import InputError
