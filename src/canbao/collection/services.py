@@ -52,7 +52,6 @@ __all__ = [
     "reverse_payment",
 ]
 
-APPLY_CHUNK = 5_000
 KEY_MAX = 90  # leaves room for the "reversal:" prefix within Payment.key's 100 characters
 REVERSAL_PREFIX = "reversal:"
 PERSON_CHANNELS = frozenset({Channel.TAX, Channel.BANK, Channel.CASH, Channel.WITHHOLDING})
