@@ -6,6 +6,7 @@ import io
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import xlsxwriter
@@ -139,3 +140,38 @@ def the_ledger_adds_up_after_every_test(request: pytest.FixtureRequest) -> objec
     for campaign in Campaign.objects.all():
         check = check_ledger(campaign)
         assert check.balanced, (campaign.pk, check.unbalanced[:5], check.closed_days)
+
+
+PASSWORD = "daligang-2026-collect"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Tests log in often; the production hasher's 1M PBKDF2 rounds are not what they test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def accounts(daligang: dict[str, Division]) -> dict[str, Any]:
+    """One account per role in 大栗港镇, and a collector of the other village (the outsider
+    whom the collector's residents must stay hidden from). Every password is ``PASSWORD``."""
+    from canbao.accounts.models import Role
+    from canbao.accounts.services import create_account
+
+    made = {
+        "admin": dict(role=Role.COUNTY_ADMIN),
+        "clerk": dict(role=Role.COUNTY_CLERK),
+        "township": dict(role=Role.TOWNSHIP_CLERK, division_code=TOWNSHIP),
+        "collector": dict(role=Role.VILLAGE_COLLECTOR, division_code=VILLAGE),
+        "outsider": dict(role=Role.VILLAGE_COLLECTOR, division_code=OTHER_VILLAGE),
+        "department": dict(
+            role=Role.DEPARTMENT_CLERK, funder="civil_affairs", categories=("rural_dibao",)
+        ),
+        "finance": dict(role=Role.FINANCE),
+        "auditor": dict(role=Role.AUDITOR),
+        "tax": dict(role=Role.INTEGRATION, channel="tax"),
+    }
+    return {
+        name: create_account(username=name, password=PASSWORD, actor=None, **options)
+        for name, options in made.items()
+    }

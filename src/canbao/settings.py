@@ -1,7 +1,13 @@
 """Django settings. The database comes from DATABASE_URL (sqlite:///path or postgres://...);
-without it Canbao uses a SQLite file in the user's data directory."""
+without it Canbao uses a SQLite file in the user's data directory.
+
+DEBUG is off, always: a page never shows a traceback. The secret key comes from
+CANBAO_SECRET_KEY or, without it, from a file generated once per install beside the default
+database (``secret_key``, readable by its owner only); there is no default in the code."""
 
 import os
+import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -9,9 +15,27 @@ from urllib.parse import unquote, urlsplit
 from platformdirs import user_data_path
 
 BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("CANBAO_DATA_DIR") or user_data_path("canbao"))
 
-SECRET_KEY = os.environ.get("CANBAO_SECRET_KEY", "canbao-development-key-change-me")
-DEBUG = os.environ.get("CANBAO_DEBUG", "") == "1"
+
+def install_secret_key(path: Path) -> str:
+    """The install's secret key, created on first use with mode 0600."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            return path.read_text().strip()
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(key)
+        return key
+
+
+SECRET_KEY = os.environ.get("CANBAO_SECRET_KEY") or install_secret_key(DATA_DIR / "secret_key")
+DEBUG = False
 ALLOWED_HOSTS = os.environ.get("CANBAO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
 
 INSTALLED_APPS = [
@@ -21,7 +45,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "django_htmx",
+    "django_tables2",
+    "django_filters",
     "canbao.cli",
+    "canbao.accounts",
+    "canbao.web",
     "canbao.regions",
     "canbao.registry",
     "canbao.campaigns",
@@ -31,13 +61,73 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "canbao.web.middleware.RequestOriginMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:dashboard"
+
+# Five wrong passwords for one user from one address lock that pair out for 15 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_VERBOSE = False
+
+# A working day: the session ends 8 hours after the last request, and with the browser.
+SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Behind HTTPS (CANBAO_HTTPS=1) cookies are sent over HTTPS only, and browsers told so.
+HTTPS = os.environ.get("CANBAO_HTTPS", "") == "1"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60 if HTTPS else 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CANBAO_TRUSTED_ORIGINS", "").split(",") if o]
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Scripts only from the app itself: no inline script, no eval, no CDN.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "canbao.urls"
 WSGI_APPLICATION = "canbao.wsgi.application"
@@ -52,6 +142,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "canbao.web.context.canbao",
             ],
         },
     },
@@ -65,7 +156,7 @@ LOCK_WAIT_SECONDS = 120
 
 
 def default_database_url() -> str:
-    return f"sqlite:///{user_data_path('canbao') / 'canbao.sqlite3'}"
+    return f"sqlite:///{DATA_DIR / 'canbao.sqlite3'}"
 
 
 def database_from_url(url: str) -> dict[str, Any]:
@@ -113,3 +204,25 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# WhiteNoise serves the apps' static files straight from the package: nothing to collect on
+# install, the same files in tests and in production.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploaded imports wait here for their batch (removed when the import ends).
+UPLOAD_DIR = DATA_DIR / "uploads"
+
+DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+
+# Nothing personal in logs: Django's request log names the path only (IDs never travel in a
+# URL), and errors are logged without the request's data.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from canbao.registry.models import AuditEntry, ImportBatch
+from canbao.request_origin import current_origin
 from canbao.tabular import Column, Table, TableError, halfwidth, read_table
 
 CHUNK_ROWS = 20_000
@@ -257,13 +258,14 @@ def record_audit(
     *,
     action: str,
     actor: AbstractBaseUser | None,
-    username: str,
+    username: str | None = None,
     batch: ImportBatch | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     return AuditEntry.objects.create(
         user_id=actor.pk if actor is not None else None,
-        username=username,
+        username=acting_username(actor, username),
+        origin=current_origin(),
         action=action,
         batch=batch,
         details=details or {},

@@ -63,6 +63,7 @@ class AuditEntry(models.Model):
     action = models.CharField("操作", max_length=60)
     batch = models.ForeignKey(ImportBatch, on_delete=models.SET_NULL, null=True, blank=True)
     at = models.DateTimeField("时间", auto_now_add=True)
+    origin = models.CharField("来源地址", max_length=64, default="")
     details = models.JSONField("详情", default=dict, blank=True)
 
     class Meta:

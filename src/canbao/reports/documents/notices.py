@@ -23,6 +23,7 @@ import xlsxwriter
 from canbao.campaigns.models import Assessment, Campaign
 from canbao.campaigns.selectors import campaign_policy, reference_day
 from canbao.collection.models import Enrollment
+from canbao.masking import mask_id
 from canbao.regions.models import Division
 from canbao.registry.models import Resident
 from canbao.reports.documents.formats import date_text, yuan_text
@@ -49,10 +50,7 @@ class NoticeMember:
 
     @property
     def masked_id(self) -> str:
-        """The ID number with its middle hidden: 430922********1234."""
-        keep = 6 if len(self.id_number) >= 14 else 2
-        hidden = max(len(self.id_number) - keep - 4, 0)
-        return self.id_number[:keep] + "*" * hidden + self.id_number[keep + hidden :]
+        return mask_id(self.id_number)
 
     @property
     def status(self) -> str:

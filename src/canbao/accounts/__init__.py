@@ -1,0 +1,2 @@
+"""Accounts: who may do what, and where (the roles and their jurisdiction), and the API tokens
+of the integrations."""
