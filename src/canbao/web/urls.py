@@ -1,6 +1,20 @@
 from django.urls import path
 
-from canbao.web.views import auth, dashboard
+from canbao.web.views import (
+    audit,
+    auth,
+    bills,
+    dashboard,
+    divisions,
+    imports,
+    payments,
+    payments_reconcile,
+    payments_record,
+    payments_withholding,
+    reports,
+    residents,
+    selfquery,
+)
 
 app_name = "web"
 
@@ -8,4 +22,82 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("division/<str:code>/", divisions.division, name="division"),
+    path(
+        "division/<str:code>/followup.<str:fmt>",
+        divisions.followup_file,
+        name="division_followup_file",
+    ),
+    path(
+        "division/<str:code>/notices.<str:fmt>",
+        divisions.notices_file,
+        name="division_notices_file",
+    ),
+    path("reports/", reports.bulletin, name="reports"),
+    path("reports/bulletin.<str:fmt>", reports.bulletin_file, name="report_bulletin_file"),
+    path("reports/villages/", reports.villages, name="report_villages"),
+    path("reports/funding/", reports.funding_page, name="report_funding"),
+    path("reports/funding.xlsx", reports.funding_file, name="report_funding_file"),
+    path("reports/funds/", reports.funds, name="report_funds"),
+    path("reports/funds.xlsx", reports.funds_file, name="report_funds_file"),
+    path("reports/students/", reports.students, name="report_students"),
+    path("reports/students.xlsx", reports.students_file, name="report_students_file"),
+    path("reports/bills/", bills.bills, name="report_bills"),
+    path("reports/bills/<str:funder>.xlsx", bills.bill_file, name="report_bill_file"),
+    path("residents/", residents.resident_search, name="resident_search"),
+    path("residents/<int:pk>/", residents.resident_page, name="resident"),
+    path("query/", selfquery.self_query_page, name="self_query"),
+    path("audit/", audit.audit_page, name="audit"),
+    path("audit/ledger/", audit.ledger_check, name="audit_ledger"),
+    path("imports/", imports.imports, name="imports"),
+    path("imports/jobs/<int:pk>/", imports.import_job, name="import_job"),
+    path("imports/jobs/<int:pk>/errors.xlsx", imports.job_errors, name="import_job_errors"),
+    path(
+        "imports/batches/<int:pk>/errors.xlsx",
+        imports.batch_errors,
+        name="import_batch_errors",
+    ),
+    path("payments/", payments.payments, name="payments"),
+    path("payments/suspense/", payments.suspense, name="payments_suspense"),
+    path("payments/suspense/recheck/", payments.recheck_all, name="payments_recheck_all"),
+    path("payments/suspense/<int:pk>/recheck/", payments.recheck, name="payments_recheck"),
+    path("payments/suspense/<int:pk>/reverse/", payments.reverse, name="payments_reverse"),
+    path("payments/record/", payments_record.record_payment, name="record_payment"),
+    path(
+        "payments/record/<int:pk>/",
+        payments_record.record_payment_for,
+        name="record_payment_for",
+    ),
+    path("payments/withholding/", payments_withholding.withholding, name="withholding"),
+    path(
+        "payments/withholding/file/",
+        payments_withholding.withholding_file,
+        name="withholding_file",
+    ),
+    path(
+        "payments/withholding/followup.xlsx",
+        payments_withholding.followup_file,
+        name="withholding_followup",
+    ),
+    path("payments/reconcile/", payments_reconcile.reconcile, name="reconcile"),
+    path(
+        "payments/reconcile/differences/<int:pk>/explain/",
+        payments_reconcile.explain,
+        name="reconcile_explain",
+    ),
+    path(
+        "payments/reconcile/<str:day>/",
+        payments_reconcile.reconcile_day_page,
+        name="reconcile_day",
+    ),
+    path(
+        "payments/reconcile/<str:day>/close/",
+        payments_reconcile.close,
+        name="reconcile_close",
+    ),
+    path(
+        "payments/reconcile/<str:day>/reopen/",
+        payments_reconcile.reopen,
+        name="reconcile_reopen",
+    ),
 ]
