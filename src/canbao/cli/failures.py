@@ -53,6 +53,24 @@ def _schema_state() -> str | None:
     return "outdated" if plan else "current"
 
 
+def _unready(state: str, where: str) -> tuple[str, int]:
+    if state == "missing":
+        return f"数据库尚未初始化（{where}）：请先运行 canbao init。", USAGE_ERROR
+    return f"数据库是旧版本的（{where}）：请先备份，再运行 canbao init 升级。", USAGE_ERROR
+
+
+def schema_failure() -> tuple[str, int] | None:
+    """Why the database cannot serve yet (never initialised, older than this version, cannot
+    be opened), or None when it is current: for a command that must know before it starts,
+    such as ``canbao serve``, rather than on its first query."""
+    state = _schema_state()
+    if state in ("missing", "outdated"):
+        return _unready(state, _database())
+    if state is None:
+        return f"无法打开数据库（{_database()}）：请检查 DATABASE_URL 和数据库服务。", FAILED
+    return None
+
+
 def database_failure(error: DatabaseError) -> tuple[str, int]:
     where = _database()
     if connection.vendor == "sqlite" and "database is locked" in str(error):
@@ -63,10 +81,8 @@ def database_failure(error: DatabaseError) -> tuple[str, int]:
             FAILED,
         )
     state = _schema_state()
-    if state == "missing":
-        return f"数据库尚未初始化（{where}）：请先运行 canbao init。", USAGE_ERROR
-    if state == "outdated":
-        return f"数据库是旧版本的（{where}）：请先备份，再运行 canbao init 升级。", USAGE_ERROR
+    if state in ("missing", "outdated"):
+        return _unready(state, where)
     if state is None:
         return (
             f"无法打开数据库（{where}）：{_first_line(error)}。请检查 DATABASE_URL 和数据库服务。",

@@ -23,6 +23,7 @@ GROUPS: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         (
             Entry("init", (), "创建或升级数据库（DATABASE_URL 所指，默认为用户数据目录中的文件）"),
             Entry("demo", (), "演示：生成一个模拟县，导入后按通知走完整个缴费季"),
+            Entry("serve", (), "启动网页服务，在浏览器中使用 Canbao（按 Ctrl-C 停止）"),
         ),
     ),
     (
