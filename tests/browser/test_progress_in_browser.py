@@ -5,34 +5,32 @@ desktop width."""
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from django.db import connection, transaction
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from tests.browser.conftest import DESKTOP, PHONE, log_in, screenshots
+from tests.browser.conftest import DESKTOP, PHONE, County, log_in, screenshots, serve_county
 from tests.conftest import VILLAGE
-from tests.web.progress_campaign import Season, build_season
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "sqlite" or not connection.is_in_memory_db(),
-        reason="the live server sees the test's uncommitted campaign only on in-memory SQLite",
-    ),
-]
+# Built in the served county's own process (tests.browser.conftest.serve_county).
+PROGRESS_COUNTY = """
+import json, sys
+from pathlib import Path
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from tests.web.progress_campaign import build_served_county
+print(json.dumps(build_served_county(Path(sys.argv[1]))))
+"""
 
 
-@pytest.fixture
-def season(accounts: dict[str, Any], tmp_path: Path) -> Iterator[Season]:
-    """The campaign, built in a transaction rolled back after the test: payments are never
-    deleted, and the flush that ends a transactional test would have to. The live server
-    shares the test's in-memory SQLite connection, so its pages see the campaign."""
-    with transaction.atomic():
-        yield build_season(tmp_path, accounts["admin"].user)
-        transaction.set_rollback(True)
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
+    """The county of tests.web.progress_campaign, served to this module's tests (which only
+    read it)."""
+    yield from serve_county(tmp_path_factory.mktemp("county"), PROGRESS_COUNTY)
 
 
 def chart_size(page: Page, selector: str) -> dict[str, float]:
@@ -45,7 +43,7 @@ def chart_size(page: Page, selector: str) -> dict[str, float]:
 
 
 def test_the_county_clerk_follows_the_progress_down_to_a_village_and_prints_its_notices(
-    page: Page, season: Season, tmp_path: Path
+    page: Page, tmp_path: Path
 ) -> None:
     log_in(page, "clerk")
     expect(page.get_by_role("heading", name="桃江县参保进度")).to_be_visible()
@@ -82,7 +80,7 @@ def test_the_county_clerk_follows_the_progress_down_to_a_village_and_prints_its_
     assert "大栗港社区居委会" in text and "钱七" in text
 
 
-def test_the_county_clerk_reads_the_bulletin_on_a_phone(page: Page, season: Season) -> None:
+def test_the_county_clerk_reads_the_bulletin_on_a_phone(page: Page) -> None:
     log_in(page, "clerk")
     page.set_viewport_size(PHONE)
     page.get_by_role("button", name="菜单").click()
@@ -101,7 +99,7 @@ def test_the_county_clerk_reads_the_bulletin_on_a_phone(page: Page, season: Seas
         screenshots(page, f"reports-{tab}")
 
 
-def test_a_collector_opens_her_village_on_a_phone(page: Page, season: Season) -> None:
+def test_a_collector_opens_her_village_on_a_phone(page: Page) -> None:
     page.set_viewport_size(PHONE)
     log_in(page, "collector")
     expect(page.locator('[data-section="followup-count"]')).to_contain_text("3 户 4 人")
