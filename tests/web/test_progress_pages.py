@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
 from canbao.regions.models import Division
-from canbao.registry.models import AuditEntry
+from canbao.registry.models import AuditEntry, Resident
 from canbao.reports.documents.followup_list import build_followup_list
 from canbao.web.views.divisions import masked_followup
 from tests.conftest import OTHER_VILLAGE, TOWNSHIP, VILLAGE
@@ -183,6 +183,8 @@ def test_a_village_page_shows_its_special_groups_and_follow_up_list(
     assert "张建国" in followup  # named as the head of 李秀英's household, who has paid
     assert LI in followup and QIAN_PHONE in followup  # a collector sees whole numbers
     assert "挂账 100.00 元" in followup
+    qian = Resident.objects.get(id_number=QIAN)
+    assert f'<a href="/residents/{qian.pk}/">钱七</a>' in followup
     assert "待医疗救助资金代缴 250.00 元" in followup
     # The notices: the households that still have to pay.
     assert "尚有成员未缴费的 <strong>2</strong> 户" in html

@@ -53,6 +53,7 @@ def division(request: HttpRequest, scope: Scope, code: str) -> HttpResponse:
             listed = build_followup_list(campaign=campaign, village=unit, today=today)
             context["followup"] = masked_followup(listed) if scope.masks_identity else listed
             context["followup_note"] = NO_GROUPS
+            context["opens_residents"] = scope.allows(Permission.VIEW_RESIDENTS)
             context["notices"] = build_notices(
                 campaign=campaign, village=unit, today=today, unpaid_only=True
             )
