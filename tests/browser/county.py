@@ -3,6 +3,7 @@ account per role (tests.roles) and the small season of tests.web.season. Run ins
 county's own process (tests.browser.conftest.serve_county)."""
 
 from pathlib import Path
+from typing import Any
 
 from canbao.accounts.models import Role
 from canbao.accounts.services import create_account
@@ -14,6 +15,12 @@ from tests.web.season import build_season
 
 def build_county(folder: Path) -> dict[str, int]:
     """Build the county; return the residents' keys by ID number."""
+    season = build_season(folder, places_and_accounts())
+    return {number: resident.pk for number, resident in season.people.items()}
+
+
+def places_and_accounts() -> Any:
+    """The divisions and the accounts; returns the county admin's user."""
     county = Division.objects.create(code=COUNTY, name="桃江县", level="county")
     township = Division.objects.create(
         code=TOWNSHIP, name="大栗港镇", level="township", parent=county
@@ -25,5 +32,4 @@ def build_county(folder: Path) -> dict[str, int]:
     ).user
     for name, options in ACCOUNT_OPTIONS.items():
         create_account(username=name, password=PASSWORD, actor=admin, **options)
-    season = build_season(folder, admin)
-    return {number: resident.pk for number, resident in season.people.items()}
+    return admin

@@ -10,8 +10,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from canbao.accounts.models import Role
-from canbao.accounts.services import create_account
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.collection.models import Channel
@@ -19,17 +17,14 @@ from canbao.collection.services import PaymentRow, record_payments
 from canbao.regions.models import Division
 from canbao.registry.schools import import_schools
 from canbao.registry.services import import_residents, import_roster
+from tests.browser.county import places_and_accounts
 from tests.conftest import (
     COUNTY,
     OTHER_VILLAGE,
-    PASSWORD,
-    TOWNSHIP,
-    VILLAGE,
     csv_file,
     person_id,
     resident,
 )
-from tests.roles import ACCOUNT_OPTIONS
 
 OTHER_TOWNSHIP = "430922118"
 FAR_VILLAGE = "430922118201"
@@ -106,18 +101,7 @@ def build_served_county(folder: Path) -> dict[str, int]:
     """The browser tests' county with this campaign, built in the served county's own process
     (tests.browser.conftest.serve_county): the Daligang divisions, one account per role
     (tests.roles) and the season. Nothing to hand back: the pages are found by division code."""
-    county = Division.objects.create(code=COUNTY, name="桃江县", level="county")
-    township = Division.objects.create(
-        code=TOWNSHIP, name="大栗港镇", level="township", parent=county
-    )
-    for code, name in ((VILLAGE, "大栗港社区居委会"), (OTHER_VILLAGE, "德茂园村委会")):
-        Division.objects.create(code=code, name=name, level="village", parent=township)
-    admin = create_account(
-        username="admin", password=PASSWORD, role=Role.COUNTY_ADMIN, actor=None
-    ).user
-    for name, options in ACCOUNT_OPTIONS.items():
-        create_account(username=name, password=PASSWORD, actor=admin, **options)
-    build_season(folder, admin)
+    build_season(folder, places_and_accounts())
     return {}
 
 
