@@ -69,7 +69,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VILLAGE_COLLECTOR: frozenset(
         {_P.VIEW_PROGRESS, _P.VIEW_RESIDENTS, _P.SEE_IDENTITY, _P.FOLLOW_UP, _P.RECORD_PAYMENT}
     ),
-    Role.DEPARTMENT_CLERK: frozenset({_P.VIEW_RESIDENTS, _P.IMPORT_ROSTER, _P.BILLS}),
+    # A department matches its bill and its proxy payments against its own rosters by ID
+    # number; it sees only the members of its own categories.
+    Role.DEPARTMENT_CLERK: frozenset(
+        {_P.VIEW_RESIDENTS, _P.SEE_IDENTITY, _P.IMPORT_ROSTER, _P.BILLS}
+    ),
     Role.FINANCE: frozenset({_P.VIEW_PROGRESS, _P.VIEW_MONEY, _P.BILLS, _P.REPORTS}),
     Role.AUDITOR: frozenset(
         {_P.VIEW_PROGRESS, _P.VIEW_RESIDENTS, _P.VIEW_MONEY, _P.BILLS, _P.REPORTS, _P.AUDIT}
