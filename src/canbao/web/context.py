@@ -18,8 +18,8 @@ def current_campaign() -> Campaign | None:
 def canbao(request: HttpRequest) -> dict[str, Any]:
     scope = Scope.of(getattr(request, "user", None))
     nav = nav_items(scope)
+    current = f"web:{request.resolver_match.url_name}" if request.resolver_match else ""
     for item in nav:
-        item["active"] = request.resolver_match is not None and (
-            f"web:{request.resolver_match.url_name}" == item["url"]
-        )
+        # An area's pages are named after its first: web:payments, web:payments_reconcile, ...
+        item["active"] = current == item["url"] or current.startswith(f"{item['url']}_")
     return {"scope": scope, "nav": nav, "campaign": current_campaign()}
