@@ -177,7 +177,7 @@ def test_a_department_clerk_imports_its_own_category_and_no_other(
 def test_a_department_clerk_sees_only_its_own_batches(client: Client, season: MoneySeason) -> None:
     logged_in(client, "department")
     page = client.get("/imports/?kind=roster").content.decode()
-    assert "户籍人员" not in page  # the season's residents batch is the county's
+    assert "residents.csv" not in page  # the season's residents batch is the county's
     assert "还没有导入过" in page
 
 
