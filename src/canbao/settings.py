@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tables2",
     "django_filters",
+    # The API's docs page (Swagger UI) from ninja's own static files, not a CDN.
+    "ninja",
     "canbao.cli",
     "canbao.accounts",
     "canbao.web",
@@ -94,6 +96,19 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_VERBOSE = False
 
+# Sessions and the cache live in files beside the database, shared by every server worker:
+# a session is saved on every request (its expiry slides), and on SQLite a database-backed
+# session would wait for the write lock of a running import. The cache holds the progress of
+# imports running in the background and the self-query's rate limit.
+SESSION_ENGINE = "django.contrib.sessions.backends.file"
+SESSION_FILE_PATH = str(DATA_DIR / "sessions")
+Path(SESSION_FILE_PATH).mkdir(parents=True, exist_ok=True)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+    }
+}
 # A working day: the session ends 8 hours after the last request, and with the browser.
 SESSION_COOKIE_AGE = 8 * 60 * 60
 SESSION_SAVE_EVERY_REQUEST = True
