@@ -109,6 +109,9 @@ CACHES = {
         "LOCATION": str(DATA_DIR / "cache"),
     }
 }
+# Self-queries one client address may make a minute (the public page). A load test raises it
+# with CANBAO_SELF_QUERY_RATE: all its clients come from one address.
+SELF_QUERY_RATE = int(os.environ.get("CANBAO_SELF_QUERY_RATE") or 10)
 # A working day: the session ends 8 hours after the last request, and with the browser.
 SESSION_COOKIE_AGE = 8 * 60 * 60
 SESSION_SAVE_EVERY_REQUEST = True

@@ -1,10 +1,11 @@
 """The resident's own query page, public: ID number and name in, enrollment and how to pay out.
 
-Queries are limited per client address (``LIMIT`` a ``WINDOW``) in Django's cache, so that the
-page cannot be used to try ID numbers one after another.
+Queries are limited per client address (``settings.SELF_QUERY_RATE`` a ``WINDOW``) in Django's
+cache, so that the page cannot be used to try ID numbers one after another.
 """
 
 from django import forms
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,7 +16,6 @@ from canbao.idnumber import IdNumberError
 from canbao.web.middleware import client_address
 from canbao.web.selfquery import self_query
 
-LIMIT = 10
 WINDOW = 60  # seconds
 NOT_FOUND = "未查到与该身份证号码和姓名相符的参保信息，请核对后重试"
 TOO_MANY = "查询过于频繁，请1分钟后再试。"
@@ -27,7 +27,8 @@ class SelfQueryForm(forms.Form):
 
 
 def over_limit(request: HttpRequest) -> bool:
-    """Count this query against the client's address; True past ``LIMIT`` in ``WINDOW``."""
+    """Count this query against the client's address; True past ``SELF_QUERY_RATE`` in
+    ``WINDOW``."""
     key = f"canbao:selfquery:{client_address(request)}"
     if cache.add(key, 1, WINDOW):
         return False
@@ -36,7 +37,7 @@ def over_limit(request: HttpRequest) -> bool:
     except ValueError:  # expired between add and incr
         cache.add(key, 1, WINDOW)
         return False
-    return count > LIMIT
+    return count > settings.SELF_QUERY_RATE
 
 
 @never_cache
