@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import platform
 import sqlite3
 import subprocess
@@ -27,16 +26,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from import_residents import (
+    ADD_ACCOUNT,
     DATA,
     RESULTS,
     Database,
     PostgreSQL,
     Row,
     SQLite,
+    bench_env,
     canbao_executable,
     json_note,
     machine,
     run,
+    stdin_for,
     table,
 )
 
@@ -140,15 +142,16 @@ def bench_database(database: Database, data: Path, work: Path, timeout: float) -
     executable = canbao_executable()
     assert executable is not None, "no canbao command: scripts/install main"
     url = database.fresh("collection")
-    env = {**os.environ, "DATABASE_URL": url}
+    env = bench_env(url)
     prepare = [
         ["init"],
+        ADD_ACCOUNT,
         ["import", "divisions", str(data / "divisions.csv")],
         ["import", "residents", str(data / "residents.csv")],
         ["campaign", "open", "--area", "430922", "--policy", "daligang-2020"],
     ]
     for step in prepare:
-        done = run([executable, *step], env=env, timeout=timeout)
+        done = run([executable, *step], env=env, timeout=timeout, stdin=stdin_for(step))
         if not done.ok:
             return [
                 Row(

@@ -92,21 +92,44 @@ class Row:
         ]
 
 
+# The county administrator every bench command acts as (CANBAO_AS), made right after
+# `canbao init` by the step ADD_ACCOUNT, which reads its password from stdin (``stdin_for``).
+BENCH_ACCOUNT = "bench"
+ADD_ACCOUNT = ["account", "add", BENCH_ACCOUNT, "--role", "county_admin", "--password-stdin"]
+
+
+def bench_env(url: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": url, "CANBAO_AS": BENCH_ACCOUNT}
+
+
+def stdin_for(step: Sequence[str]) -> str | None:
+    return "canbao-bench-2026\n" if list(step) == ADD_ACCOUNT else None
+
+
 def run(
     command: Sequence[str | Path],
     *,
     env: dict[str, str] | None = None,
     timeout: float = 3600.0,
+    stdin: str | None = None,
 ) -> Outcome:
     """Run a command as a child, timing it and reading its own peak RSS from wait4."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         try:
             process = subprocess.Popen(
-                [str(part) for part in command], stdout=out, stderr=err, env=env, cwd=ROOT
+                [str(part) for part in command],
+                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd=ROOT,
             )
         except OSError as error:
             return Outcome(0.0, 0, 127, "", f"cannot start {command[0]}: {error}")
+        if process.stdin is not None:
+            process.stdin.write((stdin or "").encode())
+            process.stdin.close()
         deadline = started + timeout
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -325,9 +348,9 @@ def canbao_run(database: Database, source: str, path: Path, divisions: Path, tim
             database.name, what, source, None, f"no {path.name} (run bench/generate.py first)"
         )
     url = database.fresh(f"canbao_{source.lower()}")
-    env = {**os.environ, "DATABASE_URL": url}
-    for step in (["init"], ["import", "divisions", str(divisions)]):
-        prepared = run([executable, *step], env=env, timeout=timeout)
+    env = bench_env(url)
+    for step in (["init"], ADD_ACCOUNT, ["import", "divisions", str(divisions)]):
+        prepared = run([executable, *step], env=env, timeout=timeout, stdin=stdin_for(step))
         if not prepared.ok:
             note = f"set-up step canbao {' '.join(step[:2])} {prepared.failure()}"
             return Row(database.name, what, source, None, note)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -29,14 +28,17 @@ from pathlib import Path
 
 from collection import PAYMENT_HEADER, SQL_ASSESSMENTS, export_rows, loader_floor, write_payments
 from import_residents import (
+    ADD_ACCOUNT,
     DATA,
     RESULTS,
     Outcome,
     PostgreSQL,
+    bench_env,
     canbao_executable,
     json_note,
     machine,
     run,
+    stdin_for,
 )
 
 SIZES = (25_000, 50_000, 100_000)
@@ -51,15 +53,16 @@ def prepare(postgres: PostgreSQL, data: Path, timeout: float) -> str:
     if executable is None:
         return "no canbao command (install it: scripts/install main)"
     url = postgres.fresh(TEMPLATE.removeprefix("bench_"))
-    env = {**os.environ, "DATABASE_URL": url}
+    env = bench_env(url)
     for step in (
         ["init"],
+        ADD_ACCOUNT,
         ["import", "divisions", str(data / "divisions.csv")],
         ["import", "residents", str(data / "residents.csv")],
         ["campaign", "open", "--area", "430922", "--policy", "daligang-2020"],
         ["campaign", "assess"],
     ):
-        done = run([executable, *step], env=env, timeout=timeout)
+        done = run([executable, *step], env=env, timeout=timeout, stdin=stdin_for(step))
         if not done.ok:
             return f"set-up: canbao {' '.join(step[:2])} {done.failure()}"
     done = run(postgres.psql_command(url, "ANALYZE"), timeout=timeout)
@@ -152,7 +155,7 @@ def measure(
         url = fresh_copy(postgres, f"scaling_{size}")
         canbao = run(
             [executable, "import", "payments", "--channel", "tax", str(path), "--json"],
-            env={**os.environ, "DATABASE_URL": url},
+            env=bench_env(url),
             timeout=timeout,
         )
         drop(postgres, url)

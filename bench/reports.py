@@ -38,14 +38,17 @@ from pathlib import Path
 
 from collection import export_rows, write_payments
 from import_residents import (
+    ADD_ACCOUNT,
     DATA,
     RESULTS,
     Database,
     PostgreSQL,
     SQLite,
+    bench_env,
     canbao_executable,
     machine,
     run,
+    stdin_for,
 )
 
 GOAL_SECONDS = 5.0
@@ -95,9 +98,10 @@ def prepare(database: Database, data: Path, work: Path, timeout: float) -> tuple
     executable = canbao_executable()
     assert executable is not None, "no canbao command: scripts/install main"
     url = database.fresh("reports")
-    env = {**os.environ, "DATABASE_URL": url}
+    env = bench_env(url)
     steps = [
         ["init"],
+        ADD_ACCOUNT,
         ["import", "divisions", str(data / "divisions.csv")],
         ["import", "residents", str(data / "residents.csv")],
         *corrected_rosters(data, work),
@@ -106,7 +110,7 @@ def prepare(database: Database, data: Path, work: Path, timeout: float) -> tuple
     ]
     for step in steps:
         print(f"  prepare: canbao {' '.join(step[:2])}", flush=True)
-        done = run([executable, *step], env=env, timeout=timeout)
+        done = run([executable, *step], env=env, timeout=timeout, stdin=stdin_for(step))
         if not done.ok:
             return url, f"canbao {' '.join(step[:2])}: {done.failure()}"
     payers = work / "payers.csv"

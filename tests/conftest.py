@@ -3,6 +3,9 @@ write them (CSV in UTF-8 or GB18030 with a title row, .xlsx)."""
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -151,15 +154,57 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def staff(name: str = "t") -> Any:
+    """The user a service call of a test acts as, named `name` (made on first use): the audit
+    rows and batches name it. Services trust their caller's check of the account's role (the
+    command's --as, the page's login), so a plain user does here."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get_or_create(username=name)[0]
+
+
+def add_admin(database_url: str) -> None:
+    """Make the first account of an initialised database, the county administrator "admin"
+    (password ``PASSWORD``), as a person would on the command line; a test's commands then act
+    as it with CANBAO_AS=admin."""
+    add = ("account", "add", "admin", "--role", "county_admin", "--password-stdin")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("canbao")), *add],
+        input=f"{PASSWORD}\n",
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.fixture
-def accounts(daligang: dict[str, Division]) -> dict[str, Any]:
+def admin(db: None) -> Any:
+    """The county administrator "admin": the first account of the database (bootstrap)."""
+    from canbao.accounts.models import Role
+    from canbao.accounts.services import create_account
+
+    return create_account(
+        username="admin", password=PASSWORD, role=Role.COUNTY_ADMIN, actor=None
+    ).user
+
+
+@pytest.fixture
+def as_admin(admin: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The commands a test runs act as the county administrator (CANBAO_AS=admin)."""
+    monkeypatch.setenv("CANBAO_AS", "admin")
+    return admin
+
+
+@pytest.fixture
+def accounts(daligang: dict[str, Division], admin: Any) -> dict[str, Any]:
     """One account per role in 大栗港镇, and a collector of the other village (the outsider
     whom the collector's residents must stay hidden from). Every password is ``PASSWORD``."""
     from canbao.accounts.models import Role
     from canbao.accounts.services import create_account
 
     made = {
-        "admin": dict(role=Role.COUNTY_ADMIN),
         "clerk": dict(role=Role.COUNTY_CLERK),
         "township": dict(role=Role.TOWNSHIP_CLERK, division_code=TOWNSHIP),
         "collector": dict(role=Role.VILLAGE_COLLECTOR, division_code=VILLAGE),
@@ -171,7 +216,7 @@ def accounts(daligang: dict[str, Division]) -> dict[str, Any]:
         "auditor": dict(role=Role.AUDITOR),
         "tax": dict(role=Role.INTEGRATION, channel="tax"),
     }
-    return {
-        name: create_account(username=name, password=PASSWORD, actor=None, **options)
+    return {"admin": admin.account} | {
+        name: create_account(username=name, password=PASSWORD, actor=admin, **options)
         for name, options in made.items()
     }

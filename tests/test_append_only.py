@@ -18,7 +18,7 @@ from canbao.collection.payment_imports import import_payments
 from canbao.collection.receipts import issue_receipt_book
 from canbao.collection.services import reverse_payment
 from canbao.registry.services import import_residents
-from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident
+from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +47,9 @@ def campaign(daligang: dict[str, object], tmp_path: Path) -> Campaign:
         resident("李秀英", LI, "H1", "妻"),
         resident("孙八", SUN, "H5"),
     ]
-    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), username="t").errors
-    opened = open_campaign(area_code=COUNTY, policy="daligang-2020")
-    assess_campaign(campaign=opened)
+    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), actor=staff("t")).errors
+    opened = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff())
+    assess_campaign(campaign=opened, actor=staff())
     tax = csv_file(
         tmp_path / "tax.csv",
         [
@@ -58,15 +58,22 @@ def campaign(daligang: dict[str, object], tmp_path: Path) -> Campaign:
         ],
         TAX_HEADER,
     )
-    assert import_payments(path=tax, campaign=opened, channel="tax").enrolled == 2
+    assert import_payments(path=tax, campaign=opened, channel="tax", actor=staff()).enrolled == 2
     issue_receipt_book(
-        campaign=opened, collector="刘会计", village_code=VILLAGE, first=1001, last=1050
+        campaign=opened,
+        collector="刘会计",
+        village_code=VILLAGE,
+        first=1001,
+        last=1050,
+        actor=staff(),
     )
     cash = csv_file(
         tmp_path / "cash.csv", [("1001", "2019-11-20", "李秀英", LI, "250", "刘会计")], CASH_HEADER
     )
-    assert import_payments(path=cash, campaign=opened, channel="cash").enrolled == 1
-    reverse_payment(campaign=opened, channel="tax", key="T002", reason="重复缴费退回")
+    assert import_payments(path=cash, campaign=opened, channel="cash", actor=staff()).enrolled == 1
+    reverse_payment(
+        campaign=opened, channel="tax", key="T002", reason="重复缴费退回", actor=staff()
+    )
     return opened
 
 

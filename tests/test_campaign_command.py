@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from canbao.demo.synthetic import generate_county
+from tests.conftest import add_admin
 
 
 def canbao(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -24,11 +25,13 @@ def canbao(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_county_is_opened_and_assessed_from_the_command_line(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}"}
+    env["CANBAO_AS"] = "admin"
     # The registry as the 2020 campaign found it: nobody born after October 2019.
     county = generate_county(
         residents=2000, seed=7, out_dir=tmp_path / "county", as_of=date(2019, 10, 31)
     )
     assert canbao(env, "init").returncode == 0
+    add_admin(env["DATABASE_URL"])
     for argv in county.import_commands(corrected_dir=tmp_path / "corrected"):
         assert canbao(env, *argv).returncode == 0
 
@@ -54,8 +57,10 @@ def test_a_county_is_opened_and_assessed_from_the_command_line(tmp_path: Path) -
 
 def test_a_second_open_for_the_same_year_exits_2(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}"}
+    env["CANBAO_AS"] = "admin"
     county = generate_county(residents=200, seed=3, out_dir=tmp_path / "county")
     canbao(env, "init")
+    add_admin(env["DATABASE_URL"])
     canbao(env, "import", "divisions", str(county.divisions_csv))
     args = ("campaign", "open", "--area", "430922", "--policy", "daligang-2020")
     assert canbao(env, *args).returncode == 0

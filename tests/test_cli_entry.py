@@ -11,6 +11,7 @@ import pytest
 from django.core.management import load_command_class
 
 from canbao.cli.overview import GROUPS, Entry, canbao_commands
+from tests.conftest import add_admin
 
 DJANGO_ONLY = ("flush", "dbshell", "startproject", "makemigrations", "collectstatic")
 # Django's own options: working, but not a clerk's business.
@@ -59,7 +60,8 @@ def test_djangos_own_commands_stay_reachable_under_canbao_django(tmp_path: Path)
     database = tmp_path / "db.sqlite3"
     migrated = canbao("django", "migrate", "--verbosity", "0", database=database)
     assert migrated.returncode == 0, migrated.stderr
-    assert canbao("check", "ledger", database=database).returncode == 0
+    add_admin(f"sqlite:///{database}")
+    assert canbao("check", "ledger", "--as", "admin", database=database).returncode == 0
 
 
 def test_a_django_command_without_django_says_where_it_is() -> None:
@@ -130,6 +132,8 @@ def test_usage_errors_are_in_chinese() -> None:
 def test_a_commands_own_usage_error_is_its_message_alone(tmp_path: Path) -> None:
     database = tmp_path / "db.sqlite3"
     assert canbao("init", database=database).returncode == 0
-    done = canbao("import", "residents", str(tmp_path / "无此文件.csv"), database=database)
+    add_admin(f"sqlite:///{database}")
+    missing = tmp_path / "无此文件.csv"
+    done = canbao("import", "residents", str(missing), "--as", "admin", database=database)
     assert done.returncode == 2
-    assert done.stderr == f"找不到文件：{tmp_path / '无此文件.csv'}\n"
+    assert done.stderr == f"找不到文件：{missing}\n"

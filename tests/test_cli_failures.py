@@ -12,6 +12,7 @@ from django.db import OperationalError
 from canbao.cli import FAILED, INTERRUPTED, USAGE_ERROR, run
 from canbao.cli.failures import failure
 from canbao.cli.management.commands import policy
+from tests.conftest import add_admin
 
 
 def canbao(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -33,7 +34,7 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.parametrize("where", ["new.sqlite3", "no/such/folder/new.sqlite3"])
 def test_a_database_never_initialised_says_to_run_init(tmp_path: Path, where: str) -> None:
     path = tmp_path / where
-    done = canbao(f"sqlite:///{path}", "check", "ledger")
+    done = canbao(f"sqlite:///{path}", "check", "ledger", CANBAO_AS="admin")
     assert done.returncode == USAGE_ERROR
     assert one_line(done) == f"数据库尚未初始化（SQLite 文件 {path}）：请先运行 canbao init。"
 
@@ -41,20 +42,21 @@ def test_a_database_never_initialised_says_to_run_init(tmp_path: Path, where: st
 def test_a_database_older_than_the_code_says_to_back_up_and_init(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     assert canbao(f"sqlite:///{path}", "init").returncode == 0
+    add_admin(f"sqlite:///{path}")
     # As a database from before campaigns were kept: their migrations are not applied.
     older = canbao(f"sqlite:///{path}", "django", "migrate", "campaigns", "zero", "-v", "0")
     assert older.returncode == 0, older.stderr
-    done = canbao(f"sqlite:///{path}", "check", "ledger")
+    done = canbao(f"sqlite:///{path}", "check", "ledger", CANBAO_AS="admin")
     assert done.returncode == USAGE_ERROR
     assert one_line(done) == (
         f"数据库是旧版本的（SQLite 文件 {path}）：请先备份，再运行 canbao init 升级。"
     )
     assert canbao(f"sqlite:///{path}", "init").returncode == 0
-    assert canbao(f"sqlite:///{path}", "check", "ledger").returncode == 0
+    assert canbao(f"sqlite:///{path}", "check", "ledger", CANBAO_AS="admin").returncode == 0
 
 
 def test_a_database_that_cannot_be_reached_is_one_line(tmp_path: Path) -> None:
-    done = canbao(f"postgres://canbao@/canbao?host={tmp_path}", "check", "ledger")
+    done = canbao(f"postgres://canbao@/canbao?host={tmp_path}", "check", "ledger", CANBAO_AS="x")
     assert done.returncode == FAILED
     line = one_line(done)
     assert line.startswith(f"无法打开数据库（PostgreSQL 数据库 canbao（{tmp_path}））：")

@@ -17,7 +17,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from canbao.tabular import Column, TableError, read_table
-from tests.conftest import csv_file, person_id, resident
+from tests.conftest import add_admin, csv_file, person_id, resident
 
 DIVISIONS = [
     ["430922", "桃江县"],
@@ -51,9 +51,12 @@ def residents(count: int) -> list[list[str]]:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Path:
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An initialised database whose administrator the commands act as."""
     path = tmp_path / "canbao.sqlite3"
     assert canbao(path, "init").returncode == 0
+    add_admin(f"sqlite:///{path}")
+    monkeypatch.setenv("CANBAO_AS", "admin")
     return path
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from canbao.policy.loader import implausible_amounts, load_preset, preset_ids
+from tests.conftest import add_admin
 
 PRESETS = Path("src/canbao/policy/presets")
 
@@ -79,9 +80,13 @@ def test_a_special_group_subsidy_typed_in_yuan_is_warned_of(tmp_path: Path) -> N
     ]
 
 
-def test_opening_a_campaign_on_such_a_policy_warns_too(tmp_path: Path) -> None:
+def test_opening_a_campaign_on_such_a_policy_warns_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database = tmp_path / "db.sqlite3"
     assert canbao("init", database=database).returncode == 0
+    add_admin(f"sqlite:///{database}")
+    monkeypatch.setenv("CANBAO_AS", "admin")
     divisions = tmp_path / "divisions.csv"
     divisions.write_text("区划代码,名称\n430922,桃江县\n", encoding="utf-8")
     assert canbao("import", "divisions", str(divisions), database=database).returncode == 0

@@ -10,12 +10,12 @@ from django.core.management import call_command
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.services import open_campaign
 from canbao.policy.codes import pending_names
-from tests.conftest import COUNTY, VILLAGE
+from tests.conftest import COUNTY, VILLAGE, staff
 
 
 @pytest.fixture
 def campaign(daligang: dict[str, object]) -> Campaign:
-    return open_campaign(area_code=COUNTY, policy="daligang-2020", username="t")
+    return open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff("t"))
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -27,7 +27,7 @@ def run(*args: str) -> tuple[int, str, str]:
     return 0, out.getvalue(), err.getvalue()
 
 
-def test_a_refused_reversal_is_worded_without_its_code(campaign: Campaign) -> None:
+def test_a_refused_reversal_is_worded_without_its_code(as_admin: None, campaign: Campaign) -> None:
     args = ("payments", "reverse", "3431211003580", "--channel", "tax", "--reason", "重复缴费")
     code, out, _ = run(*args)
     assert code == 1
@@ -39,7 +39,9 @@ def test_a_refused_reversal_is_worded_without_its_code(campaign: Campaign) -> No
     assert json.loads(out)["errors"][0]["code"] == "unknown_payment"
 
 
-def test_a_refused_receipt_book_is_worded_without_its_code(campaign: Campaign) -> None:
+def test_a_refused_receipt_book_is_worded_without_its_code(
+    as_admin: None, campaign: Campaign
+) -> None:
     args = ("receipts", "issue", "--collector", "", "--village", VILLAGE, "--from", "1")
     args = (*args, "--to", "9")
     code, _, err = run(*args)

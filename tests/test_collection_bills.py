@@ -21,7 +21,7 @@ from canbao.idnumber import make
 from canbao.regions.models import Division
 from canbao.registry.services import import_residents, import_roster
 from canbao.tabular import Column, read_table
-from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident, xlsx_file
+from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident, staff, xlsx_file
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ WUBAO, DIBAO, DOUDI, ORDINARY, FAR_WUBAO = (person_id(n) for n in range(21, 26))
 
 def mark(tmp_path: Path, category: str, source: str, *people: tuple[str, str]) -> None:
     path = csv_file(tmp_path / f"{category}.csv", [list(p) for p in people], ROSTER_HEADER)
-    assert not import_roster(path=path, category=category, source=source, username="t").errors
+    assert not import_roster(path=path, category=category, source=source, actor=staff("t")).errors
 
 
 @pytest.fixture
@@ -52,12 +52,12 @@ def daligang_county(daligang: dict[str, Division], tmp_path: Path) -> Campaign:
         resident("李一般", ORDINARY, "H4"),
         resident("周五保", FAR_WUBAO, "H5", village=TAOHUAJIANG_VILLAGE),
     ]
-    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), username="t").errors
+    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), actor=staff("t")).errors
     mark(tmp_path, "extreme_poverty", "civil_affairs", ("赵五保", WUBAO), ("周五保", FAR_WUBAO))
     mark(tmp_path, "rural_dibao", "civil_affairs", ("钱低保", DIBAO))
     mark(tmp_path, "safety_net_1", "civil_affairs", ("孙兜底", DOUDI))
-    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", username="局长")
-    assess_campaign(campaign=campaign, username="t")
+    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff("局长"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
     return campaign
 
 
@@ -73,7 +73,9 @@ def proxy(campaign: Campaign, funder: str, *payments: tuple[str, str, str, int])
         )
         for key, name, id_number, fen in payments
     ]
-    record_payments(campaign=campaign, channel=Channel.PROXY, rows=rows, batch=None, username="t")
+    record_payments(
+        campaign=campaign, channel=Channel.PROXY, rows=rows, batch=None, actor=staff("t")
+    )
 
 
 def lines(bill: Bill) -> list[tuple[str, str, int, int, int]]:
@@ -140,12 +142,12 @@ def chuxiong(db: None, tmp_path: Path) -> Campaign:
         ["李建档", poor, "C2", "户主", "532301100201"],
     ]
     assert not import_residents(
-        path=csv_file(tmp_path / "r.csv", rows, header), username="t"
+        path=csv_file(tmp_path / "r.csv", rows, header), actor=staff("t")
     ).errors
     mark(tmp_path, "extreme_poverty", "civil_affairs", ("杨特困", tekun))
     mark(tmp_path, "registered_poor", "rural_revitalization", ("李建档", poor))
-    campaign = open_campaign(area_code="532301", policy="chuxiong-2021", username="局长")
-    assess_campaign(campaign=campaign, username="t")
+    campaign = open_campaign(area_code="532301", policy="chuxiong-2021", actor=staff("局长"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
     return campaign
 
 
@@ -175,7 +177,7 @@ def fen_of(text: str) -> int:
 
 
 def test_the_xlsx_opens_and_its_total_equals_the_json_total(
-    daligang_county: Campaign, tmp_path: Path
+    as_admin: None, daligang_county: Campaign, tmp_path: Path
 ) -> None:
     proxy(daligang_county, "medical_assistance", ("MA-1", "赵五保", WUBAO, 25000))
     path = tmp_path / "医疗救助账单.xlsx"
@@ -215,7 +217,9 @@ def test_amounts_in_the_xlsx_are_exact_to_the_fen(chuxiong: Campaign, tmp_path: 
     assert [row[7] for row in sheet[2:]] == [280.0, 180.0, 460.0, 460.0]
 
 
-def test_the_command_prints_the_bill_and_refuses_an_unknown_funder(chuxiong: Campaign) -> None:
+def test_the_command_prints_the_bill_and_refuses_an_unknown_funder(
+    as_admin: None, chuxiong: Campaign
+) -> None:
     out = StringIO()
     call_command("bills", "--funder", "medical_assistance", stdout=out)
     text = out.getvalue()

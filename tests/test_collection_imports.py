@@ -26,7 +26,7 @@ from canbao.demo.synthetic import generate_county
 from canbao.registry.batches import ImportUsageError
 from canbao.registry.models import ImportBatch
 from canbao.registry.services import import_residents, import_roster
-from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident, xlsx_file
+from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident, staff, xlsx_file
 
 pytestmark = pytest.mark.django_db
 
@@ -45,13 +45,13 @@ def campaign(daligang: dict[str, object], tmp_path: Path) -> Campaign:
         resident("王五", WANG, "H2"),
         resident("孙八", SUN, "H5"),
     ]
-    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), username="t").errors
+    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), actor=staff("t")).errors
     roster = csv_file(tmp_path / "wubao.csv", [("王五", WANG)], ("姓名", "公民身份号码"))
     assert not import_roster(
-        path=roster, category="extreme_poverty", source="civil_affairs", username="t"
+        path=roster, category="extreme_poverty", source="civil_affairs", actor=staff("t")
     ).errors
-    opened = open_campaign(area_code=COUNTY, policy="daligang-2020")
-    assess_campaign(campaign=opened)
+    opened = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff())
+    assess_campaign(campaign=opened, actor=staff())
     return opened
 
 
@@ -70,7 +70,7 @@ def test_it_imports_a_tax_daily_detail_file(campaign: Campaign, tmp_path: Path) 
         ("2019/11/20", "3343002", "李秀英", LI.lower(), "200", "微信", ""),
         ("20191120", "3343003", "无名氏", STRANGER, "250", "", ""),
     )
-    result = import_payments(path=path, campaign=campaign, channel="tax", username="税务专管员")
+    result = import_payments(path=path, campaign=campaign, channel="tax", actor=staff("税务专管员"))
     assert result.errors == []
     assert (result.created, result.file_fen, result.created_fen, result.enrolled) == (
         3,
@@ -93,8 +93,8 @@ def test_it_imports_a_tax_daily_detail_file(campaign: Campaign, tmp_path: Path) 
 
 def test_the_same_file_twice_changes_nothing(campaign: Campaign, tmp_path: Path) -> None:
     path = tax_file(tmp_path / "tax.csv", ("2019-11-20", "3343001", "张建国", ZHANG, "250", "", ""))
-    first = import_payments(path=path, campaign=campaign, channel="tax")
-    again = import_payments(path=path, campaign=campaign, channel="tax")
+    first = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
+    again = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
     assert again.repeated and (again.batch, again.created, again.unchanged) == (first.batch, 0, 1)
     assert "未作任何改动" in again.message
     assert Payment.objects.count() == 1 and recorded_fen() == 25000
@@ -107,6 +107,7 @@ def test_another_file_repeating_a_key_records_only_the_new_rows(
         path=tax_file(tmp_path / "a.csv", ("2019-11-20", "K1", "张建国", ZHANG, "250", "", "")),
         campaign=campaign,
         channel="tax",
+        actor=staff(),
     )
     second = import_payments(
         path=tax_file(
@@ -116,6 +117,7 @@ def test_another_file_repeating_a_key_records_only_the_new_rows(
         ),
         campaign=campaign,
         channel="tax",
+        actor=staff(),
     )
     assert (second.created, second.unchanged, second.created_fen, second.unchanged_fen) == (
         1,
@@ -133,11 +135,13 @@ def test_a_key_recorded_before_with_another_amount_refuses_the_file(
         path=tax_file(tmp_path / "a.csv", ("2019-11-20", "K1", "张建国", ZHANG, "250", "", "")),
         campaign=campaign,
         channel="tax",
+        actor=staff(),
     )
     result = import_payments(
         path=tax_file(tmp_path / "b.csv", ("2019-11-20", "K1", "张建国", ZHANG, "200", "", "")),
         campaign=campaign,
         channel="tax",
+        actor=staff(),
     )
     assert [(e.row, e.column, e.code) for e in result.errors] == [
         (3, "电子税票号码", "key_conflict")
@@ -162,7 +166,7 @@ def test_unreadable_rows_refuse_the_whole_file_naming_row_and_column(
         ("2019-11-20", "A9", "李秀英", LI, "250", "", ""),
         ("2019-11-20", "A11", "张建国", ZHANG, "250", "", ""),
     )
-    result = import_payments(path=path, campaign=campaign, channel="tax")
+    result = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
     assert [(e.row, e.column, e.code) for e in result.errors] == [
         (3, "金额（元）", "amount_format"),
         (4, "金额（元）", "amount_format"),
@@ -185,7 +189,9 @@ def test_a_dry_run_counts_and_writes_nothing(campaign: Campaign, tmp_path: Path)
         ("2019-11-20", "K1", "张建国", ZHANG, "250", "", ""),
         ("2019-11-20", "K2", "无名氏", STRANGER, "250", "", ""),
     )
-    result = import_payments(path=path, campaign=campaign, channel="tax", dry_run=True)
+    result = import_payments(
+        path=path, campaign=campaign, channel="tax", dry_run=True, actor=staff()
+    )
     assert (result.batch, result.created, result.file_fen, len(result.unknown)) == (
         None,
         2,
@@ -205,7 +211,7 @@ def test_a_bank_workbook_in_fen_is_read_exactly(campaign: Campaign, tmp_path: Pa
         ("交易日期", "银行流水号", "姓名", "身份证号", "金额（分）"),
         title="农业银行代收明细",
     )
-    result = import_payments(path=path, campaign=campaign, channel="bank")
+    result = import_payments(path=path, campaign=campaign, channel="bank", actor=staff())
     assert (result.errors, result.created_fen, result.enrolled) == ([], 50000, 2)
 
 
@@ -219,7 +225,7 @@ def test_a_department_proxy_file_enrolls_the_wubaohu(campaign: Campaign, tmp_pat
         PROXY_HEADER,
         title="医疗救助资金资助参保代缴明细",
     )
-    result = import_payments(path=path, campaign=campaign, channel="proxy")
+    result = import_payments(path=path, campaign=campaign, channel="proxy", actor=staff())
     assert (result.errors, result.enrolled, result.suspended) == ([], 1, {"excess": 1})
     wubao = Enrollment.objects.get()
     assert (wubao.resident.id_number, wubao.paid_fen) == (WANG, 25000)
@@ -233,20 +239,25 @@ def test_a_proxy_file_without_the_funder_column_takes_funder_from_the_command(
     path = csv_file(
         tmp_path / "p.csv", [("L1", "2019-11-15", "王五", WANG, "25000")], header, title=None
     )
-    refused = import_payments(path=path, campaign=campaign, channel="proxy")
+    refused = import_payments(path=path, campaign=campaign, channel="proxy", actor=staff())
     assert [e.code for e in refused.errors] == ["table"] and "--funder" in refused.errors[0].message
     path = csv_file(
         tmp_path / "p2.csv", [("L1", "2019-11-15", "王五", WANG, "25000")], header, title=None
     )
     done = import_payments(
-        path=path, campaign=campaign, channel="proxy", funder="medical_assistance"
+        path=path, campaign=campaign, channel="proxy", funder="medical_assistance", actor=staff()
     )
     assert (done.errors, done.enrolled) == ([], 1)
 
 
 def test_a_cash_file_claims_its_receipts(campaign: Campaign, tmp_path: Path) -> None:
     issue_receipt_book(
-        campaign=campaign, collector="刘会计", village_code=VILLAGE, first=1001, last=1050
+        campaign=campaign,
+        collector="刘会计",
+        village_code=VILLAGE,
+        first=1001,
+        last=1050,
+        actor=staff(),
     )
     path = csv_file(
         tmp_path / "cash.csv",
@@ -256,7 +267,7 @@ def test_a_cash_file_claims_its_receipts(campaign: Campaign, tmp_path: Path) -> 
         ],
         CASH_HEADER,
     )
-    result = import_payments(path=path, campaign=campaign, channel="cash")
+    result = import_payments(path=path, campaign=campaign, channel="cash", actor=staff())
     assert (result.errors, result.created, result.enrolled) == ([], 2, 2)
     payment = Payment.objects.get(key="1001")
     assert payment.receipt is not None and payment.receipt.number == 1001
@@ -267,12 +278,17 @@ def test_a_cash_file_with_a_used_or_unissued_receipt_is_refused(
     campaign: Campaign, tmp_path: Path
 ) -> None:
     issue_receipt_book(
-        campaign=campaign, collector="刘会计", village_code=VILLAGE, first=1001, last=1050
+        campaign=campaign,
+        collector="刘会计",
+        village_code=VILLAGE,
+        first=1001,
+        last=1050,
+        actor=staff(),
     )
     first = csv_file(
         tmp_path / "c1.csv", [("1001", "2019-11-20", "张建国", ZHANG, "250", "")], CASH_HEADER
     )
-    assert not import_payments(path=first, campaign=campaign, channel="cash").errors
+    assert not import_payments(path=first, campaign=campaign, channel="cash", actor=staff()).errors
     second = csv_file(
         tmp_path / "c2.csv",
         [
@@ -282,7 +298,7 @@ def test_a_cash_file_with_a_used_or_unissued_receipt_is_refused(
         ],
         CASH_HEADER,
     )
-    result = import_payments(path=second, campaign=campaign, channel="cash")
+    result = import_payments(path=second, campaign=campaign, channel="cash", actor=staff())
     assert [(e.row, e.code) for e in result.errors] == [(3, "key_conflict")]
     third = csv_file(
         tmp_path / "c3.csv",
@@ -292,12 +308,12 @@ def test_a_cash_file_with_a_used_or_unissued_receipt_is_refused(
         ],
         CASH_HEADER,
     )
-    result = import_payments(path=third, campaign=campaign, channel="cash")
+    result = import_payments(path=third, campaign=campaign, channel="cash", actor=staff())
     assert [(e.row, e.code) for e in result.errors] == [(3, "receipt_not_issued")]
     fourth = csv_file(
         tmp_path / "c4.csv", [("1003", "2019-11-21", "孙八", SUN, "250", "王出纳")], CASH_HEADER
     )
-    result = import_payments(path=fourth, campaign=campaign, channel="cash")
+    result = import_payments(path=fourth, campaign=campaign, channel="cash", actor=staff())
     assert [(e.row, e.code) for e in result.errors] == [(3, "collector_mismatch")]
     assert Receipt.objects.count() == 1 and recorded_fen() == 25000
 
@@ -307,9 +323,11 @@ def test_it_refuses_a_channel_without_files_and_a_funder_outside_proxy(
 ) -> None:
     path = tax_file(tmp_path / "t.csv", ("2019-11-20", "K1", "张建国", ZHANG, "250", "", ""))
     with pytest.raises(ImportUsageError, match="委托代扣"):
-        import_payments(path=path, campaign=campaign, channel="withholding")
+        import_payments(path=path, campaign=campaign, channel="withholding", actor=staff())
     with pytest.raises(ImportUsageError, match="部门代缴"):
-        import_payments(path=path, campaign=campaign, channel="tax", funder="county_finance")
+        import_payments(
+            path=path, campaign=campaign, channel="tax", funder="county_finance", actor=staff()
+        )
 
 
 @pytest.mark.parametrize(
@@ -338,7 +356,12 @@ def test_money_in_the_files_equals_money_recorded_under_every_fault(
     campaign: Campaign, tmp_path: Path
 ) -> None:
     issue_receipt_book(
-        campaign=campaign, collector="刘会计", village_code=VILLAGE, first=1, last=100
+        campaign=campaign,
+        collector="刘会计",
+        village_code=VILLAGE,
+        first=1,
+        last=100,
+        actor=staff(),
     )
     files = [
         (
@@ -387,7 +410,7 @@ def test_money_in_the_files_equals_money_recorded_under_every_fault(
     money_in: dict[str, int] = {}
     for channel, path in files:
         for _ in range(2):  # every file twice
-            result = import_payments(path=path, campaign=campaign, channel=channel)
+            result = import_payments(path=path, campaign=campaign, channel=channel, actor=staff())
             assert result.errors == []
         for key, fen in Payment.objects.filter(batch_id=result.batch).values_list(
             "key", "amount_fen"
@@ -420,7 +443,7 @@ def as_json(text: str) -> dict[str, Any]:
 
 
 def test_canbao_import_payments_prints_one_json_object_and_exits_by_outcome(
-    campaign: Campaign, tmp_path: Path
+    as_admin: None, campaign: Campaign, tmp_path: Path
 ) -> None:
     good = tax_file(tmp_path / "t.csv", ("2019-11-20", "K1", "张建国", ZHANG, "250", "", ""))
     code, text = run("import", "payments", "--channel", "tax", str(good), "--json")
@@ -442,7 +465,9 @@ def test_canbao_import_payments_prints_one_json_object_and_exits_by_outcome(
     assert caught.value.returncode == 2 and "999" in str(caught.value)
 
 
-def test_canbao_payments_reverse_and_suspense(campaign: Campaign, tmp_path: Path) -> None:
+def test_canbao_payments_reverse_and_suspense(
+    as_admin: None, campaign: Campaign, tmp_path: Path
+) -> None:
     path = tax_file(
         tmp_path / "t.csv",
         ("2019-11-20", "K1", "张建国", ZHANG, "250", "", ""),
@@ -487,6 +512,7 @@ def derived_state() -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]], set[int
 
 
 def test_a_county_file_is_settled_as_one_resident_at_a_time_would_settle_it(
+    as_admin: None,
     tmp_path: Path,
 ) -> None:
     county = generate_county(
@@ -494,8 +520,8 @@ def test_a_county_file_is_settled_as_one_resident_at_a_time_would_settle_it(
     )
     for argv in county.import_commands(corrected_dir=tmp_path / "county" / "corrected"):
         call_command(*argv, stdout=io.StringIO())
-    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020")
-    assess_campaign(campaign=campaign)
+    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff())
+    assess_campaign(campaign=campaign, actor=staff())
     first: list[tuple[str, ...]] = []
     second: list[tuple[str, ...]] = []
     assessed = Assessment.objects.filter(campaign=campaign).select_related("resident")
@@ -531,7 +557,10 @@ def test_a_county_file_is_settled_as_one_resident_at_a_time_would_settle_it(
     first.append(("2019-11-20", "S1", "无名氏", STRANGER, "25000"))
     for rows, name in ((first, "first.csv"), (second, "second.csv")):
         done = import_payments(
-            path=csv_file(tmp_path / name, rows, FEN_HEADER), campaign=campaign, channel="tax"
+            path=csv_file(tmp_path / name, rows, FEN_HEADER),
+            campaign=campaign,
+            channel="tax",
+            actor=staff(),
         )
         assert done.errors == [] and done.created == len(rows)
     imported = derived_state()
@@ -551,7 +580,7 @@ def test_a_county_file_is_settled_as_one_resident_at_a_time_would_settle_it(
     Assessment.objects.update(frozen_at=None)
     payers = Payment.objects.filter(resident__isnull=False).values_list("resident_id", flat=True)
     apply_payments(
-        campaign=campaign, resident_ids=list(payers), now=timezone.now(), username="test"
+        campaign=campaign, resident_ids=list(payers), now=timezone.now(), actor=staff("test")
     )
     assert derived_state() == imported
     assert check_ledger(campaign).balanced
@@ -568,7 +597,7 @@ def test_a_bad_key_after_good_rows_with_the_same_date_and_amount_is_still_refuse
         ("2019-11-20", "reversal:A1", "李秀英", LI, "250", "", ""),
         ("2019-11-20", "A5", "李秀英", LI, "-250", "", ""),
     )
-    result = import_payments(path=path, campaign=campaign, channel="tax")
+    result = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
     assert [(e.row, e.column, e.code) for e in result.errors] == [
         (4, "电子税票号码", "key_empty"),
         (5, "电子税票号码", "key_format"),
@@ -588,7 +617,7 @@ def test_rows_read_after_the_first_keep_the_bank_and_the_channel(
         ("2019-11-20", "B3", "孙八", SUN, "250", "", "邮储银行"),
         ("2019-11-20", "B4", "王五", WANG, "250", "POS", ""),
     )
-    assert import_payments(path=path, campaign=campaign, channel="tax").errors == []
+    assert import_payments(path=path, campaign=campaign, channel="tax", actor=staff()).errors == []
     assert dict(Payment.objects.values_list("key", "bank")) == {
         "B1": "农业银行／手机银行",
         "B2": "农商银行／微信",

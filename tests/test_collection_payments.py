@@ -29,7 +29,7 @@ from canbao.collection.services import (
 )
 from canbao.registry.models import AuditEntry
 from canbao.registry.services import import_residents, import_roster
-from tests.conftest import COUNTY, TOWNSHIP, VILLAGE, csv_file, person_id, resident
+from tests.conftest import COUNTY, TOWNSHIP, VILLAGE, csv_file, person_id, resident, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -57,17 +57,17 @@ def campaign(daligang: dict[str, object], tmp_path: Path) -> Campaign:
         resident("钱七", QIAN, "H4"),
         resident("孙八", SUN, "H5", village="430922117239"),
     ]
-    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), username="t").errors
+    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), actor=staff("t")).errors
     for category, people in (
         ("extreme_poverty", [("王五", WANG)]),
         ("rural_dibao", [("钱七", QIAN)]),
     ):
         path = csv_file(tmp_path / f"{category}.csv", people, ROSTER_HEADER)
         assert not import_roster(
-            path=path, category=category, source="civil_affairs", username="t"
+            path=path, category=category, source="civil_affairs", actor=staff("t")
         ).errors
-    opened = open_campaign(area_code=COUNTY, policy="daligang-2020", username="局长")
-    assess_campaign(campaign=opened, username="局长")
+    opened = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff("局长"))
+    assess_campaign(campaign=opened, actor=staff("局长"))
     return opened
 
 
@@ -86,7 +86,7 @@ def pay(
         channel=channel,
         rows=[PaymentRow(key, day(paid_on), amount, id_number, name, funder=funder)],
         batch=None,
-        username="税务",
+        actor=staff("税务"),
         now=timezone.now(),
     )
 
@@ -273,7 +273,9 @@ def test_the_same_key_with_other_content_is_refused(campaign: Campaign) -> None:
 def test_a_key_twice_in_one_call_is_refused_and_nothing_written(campaign: Campaign) -> None:
     row = PaymentRow("T001", day("2019-11-20"), 25000, ZHANG, "张建国")
     with pytest.raises(PaymentError, match="重复"):
-        record_payments(campaign=campaign, channel="tax", rows=[row, row], batch=None, username="t")
+        record_payments(
+            campaign=campaign, channel="tax", rows=[row, row], batch=None, actor=staff("t")
+        )
     assert not Payment.objects.exists()
 
 
@@ -288,7 +290,7 @@ def test_a_reversal_withdraws_the_enrollment_and_keeps_the_totals_to_the_fen(
 ) -> None:
     pay(campaign, "T001", 25000)
     reversal = reverse_payment(
-        campaign=campaign, channel="tax", key="T001", reason="税务退库", username="局会计"
+        campaign=campaign, channel="tax", key="T001", reason="税务退库", actor=staff("局会计")
     )
     assert (reversal.key, reversal.amount_fen, reversal.reverses) == (
         "reversal:T001",
@@ -300,17 +302,19 @@ def test_a_reversal_withdraws_the_enrollment_and_keeps_the_totals_to_the_fen(
     assert Assessment.objects.get(resident__id_number=ZHANG).frozen_at is None
     assert AuditEntry.objects.filter(action="reverse_payment").get().details["reason"] == "税务退库"
     with pytest.raises(PaymentError) as caught:
-        reverse_payment(campaign=campaign, channel="tax", key="T001", reason="again")
+        reverse_payment(campaign=campaign, channel="tax", key="T001", reason="again", actor=staff())
     assert caught.value.code == "already_reversed" and "不能重复冲正" in caught.value.message
     with pytest.raises(PaymentError, match="冲正记录"):
-        reverse_payment(campaign=campaign, channel="tax", key="reversal:T001", reason="x")
+        reverse_payment(
+            campaign=campaign, channel="tax", key="reversal:T001", reason="x", actor=staff()
+        )
     with pytest.raises(PaymentError, match="没有"):
-        reverse_payment(campaign=campaign, channel="bank", key="T001", reason="x")
+        reverse_payment(campaign=campaign, channel="bank", key="T001", reason="x", actor=staff())
 
 
 def test_reversing_a_wrong_amount_and_paying_again_enrolls(campaign: Campaign) -> None:
     pay(campaign, "T001", 30000)
-    reverse_payment(campaign=campaign, channel="tax", key="T001", reason="金额录错")
+    reverse_payment(campaign=campaign, channel="tax", key="T001", reason="金额录错", actor=staff())
     held = Suspense.objects.get(resident__id_number=ZHANG)
     assert (held.reason, held.resolution) == ("excess", "缴费已全部冲正，不再挂账")
     pay(campaign, "T002", 25000, paid_on="2019-11-22")
@@ -323,14 +327,16 @@ def test_reversing_the_completing_payment_turns_the_enrollment_back_to_partial(
 ) -> None:
     pay(campaign, "T001", 20000)
     pay(campaign, "T002", 5000, paid_on="2019-11-25")
-    reverse_payment(campaign=campaign, channel="tax", key="T002", reason="重复扣款")
+    reverse_payment(campaign=campaign, channel="tax", key="T002", reason="重复扣款", actor=staff())
     assert not Enrollment.objects.exists()
     assert open_suspense() == [("partial", "已缴200元，应缴250元")]
 
 
 def test_reversing_an_unknown_person_s_payment_resolves_its_suspense(campaign: Campaign) -> None:
     pay(campaign, "T404", 25000, STRANGER, "无名氏")
-    reverse_payment(campaign=campaign, channel="tax", key="T404", reason="退回缴款人")
+    reverse_payment(
+        campaign=campaign, channel="tax", key="T404", reason="退回缴款人", actor=staff()
+    )
     assert open_suspense(STRANGER) == []
     assert recorded_fen() == 0
 
@@ -358,9 +364,9 @@ def test_a_frozen_assessment_keeps_its_amounts_when_a_category_is_added_later(
     pay(campaign, "T001", 25000)
     path = csv_file(tmp_path / "late.csv", [("张建国", ZHANG), ("李秀英", LI)], ROSTER_HEADER)
     assert not import_roster(
-        path=path, category="urban_dibao", source="civil_affairs", username="t"
+        path=path, category="urban_dibao", source="civil_affairs", actor=staff("t")
     ).errors
-    result = assess_campaign(campaign=campaign, username="t")
+    result = assess_campaign(campaign=campaign, actor=staff("t"))
     assert result.frozen == 1
     paid = Assessment.objects.get(resident__id_number=ZHANG)
     assert (paid.attribute, paid.payable_fen) == ("一般农户、城镇居民", 25000)
@@ -375,12 +381,12 @@ def test_a_payment_before_assessment_is_held_until_rechecked(
     daligang: dict[str, object], tmp_path: Path
 ) -> None:
     rows = [resident("张建国", ZHANG, "H1")]
-    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), username="t").errors
-    opened = open_campaign(area_code=COUNTY, policy="daligang-2020")
+    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), actor=staff("t")).errors
+    opened = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff())
     pay(opened, "T001", 25000)
     assert [reason for reason, _ in open_suspense()] == ["not_assessed"]
-    assess_campaign(campaign=opened)
-    applied = recheck_held_payments(campaign=opened, username="局")
+    assess_campaign(campaign=opened, actor=staff())
+    applied = recheck_held_payments(campaign=opened, actor=staff("局"))
     assert (applied.enrolled, applied.resolved) == (1, 1)
     assert open_suspense() == []
 
@@ -396,8 +402,12 @@ def test_money_in_equals_money_recorded_under_every_fault(campaign: Campaign) ->
         PaymentRow("T7", day("2019-11-20"), 1, WANG, "王五"),  # excess (owes nothing)
     ]
     money_in = sum(row.amount_fen for row in rows)
-    first = record_payments(campaign=campaign, channel="tax", rows=rows, batch=None, username="t")
-    again = record_payments(campaign=campaign, channel="tax", rows=rows, batch=None, username="t")
+    first = record_payments(
+        campaign=campaign, channel="tax", rows=rows, batch=None, actor=staff("t")
+    )
+    again = record_payments(
+        campaign=campaign, channel="tax", rows=rows, batch=None, actor=staff("t")
+    )
     assert (first.created_fen, again.created_fen, again.unchanged_fen) == (money_in, 0, money_in)
     assert recorded_fen() == money_in
     summary = money_summary(campaign=campaign)
@@ -409,7 +419,7 @@ def test_money_in_equals_money_recorded_under_every_fault(campaign: Campaign) ->
         "partial": 1,
         "unknown_person": 1,
     }
-    reverse_payment(campaign=campaign, channel="tax", key="T3", reason="退费")
+    reverse_payment(campaign=campaign, channel="tax", key="T3", reason="退费", actor=staff())
     assert recorded_fen() == money_in - 30000
     summary = money_summary(campaign=campaign)
     assert summary["enrolled_fen"] + summary["suspense_fen"] == money_in - 30000
@@ -460,5 +470,7 @@ def test_a_reversal_finds_the_key_as_written_on_the_ticket_with_its_zeros(
     campaign: Campaign,
 ) -> None:
     pay(campaign, "34300001", 25000)
-    reversal = reverse_payment(campaign=campaign, channel="tax", key="0034300001", reason="退费")
+    reversal = reverse_payment(
+        campaign=campaign, channel="tax", key="0034300001", reason="退费", actor=staff()
+    )
     assert reversal.reverses == Payment.objects.get(key="34300001")

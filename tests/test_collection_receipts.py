@@ -25,7 +25,7 @@ from canbao.collection.services import PaymentRow, record_payments, reverse_paym
 from canbao.regions.models import Division
 from canbao.registry.models import AuditEntry, Resident
 from canbao.registry.services import import_residents, import_roster
-from tests.conftest import OTHER_VILLAGE, TOWNSHIP, VILLAGE, csv_file, person_id, resident
+from tests.conftest import OTHER_VILLAGE, TOWNSHIP, VILLAGE, csv_file, person_id, resident, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -44,18 +44,18 @@ def campaign(daligang: dict[str, Division], tmp_path: Path) -> Campaign:
         resident("钱七", QIAN, "H5"),
         resident("周九", ZHOU, "H6", village=OTHER_VILLAGE),
     ]
-    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), username="t").errors
+    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), actor=staff("t")).errors
     for name, number, category in (
         ("赵六", ZHAO, "extreme_poverty"),
         ("钱七", QIAN, "rural_dibao"),
     ):
         roster = csv_file(tmp_path / f"{category}.csv", [[name, number]], ("姓名", "公民身份号码"))
         imported = import_roster(
-            path=roster, category=category, source="civil_affairs", username="t"
+            path=roster, category=category, source="civil_affairs", actor=staff("t")
         )
         assert not imported.errors
-    opened = open_campaign(area_code=TOWNSHIP, policy="daligang-2020", username="局长")
-    assess_campaign(campaign=opened, username="t")
+    opened = open_campaign(area_code=TOWNSHIP, policy="daligang-2020", actor=staff("局长"))
+    assess_campaign(campaign=opened, actor=staff("t"))
     return opened
 
 
@@ -66,7 +66,7 @@ def book(campaign: Campaign, first: int = 1001, last: int = 1010) -> ReceiptBook
         village_code=VILLAGE,
         first=first,
         last=last,
-        username="镇财政所",
+        actor=staff("镇财政所"),
     )
 
 
@@ -106,7 +106,12 @@ def test_it_refuses_a_reversed_range_and_a_village_outside_the_area(
     )
     with pytest.raises(ReceiptError) as caught:
         issue_receipt_book(
-            campaign=campaign, collector="某人", village_code=far.code, first=1, last=5
+            campaign=campaign,
+            collector="某人",
+            village_code=far.code,
+            first=1,
+            last=5,
+            actor=staff(),
         )
     assert caught.value.code == "village_outside_area"
     assert not ReceiptBook.objects.exists()
@@ -114,13 +119,13 @@ def test_it_refuses_a_reversed_range_and_a_village_outside_the_area(
 
 def test_it_claims_issued_numbers_once_each(campaign: Campaign) -> None:
     book(campaign)
-    receipts, problems = claim_receipts(campaign=campaign, numbers=[1001, 1002], username="t")
+    receipts, problems = claim_receipts(campaign=campaign, numbers=[1001, 1002], actor=staff("t"))
     assert problems == []
     assert sorted(receipts) == [1001, 1002]
     assert {r.status for r in receipts.values()} == {Receipt.Status.USED}
     assert all(r.pk is not None for r in receipts.values())
 
-    again, problems = claim_receipts(campaign=campaign, numbers=[1002], username="t")
+    again, problems = claim_receipts(campaign=campaign, numbers=[1002], actor=staff("t"))
     assert again == {} and codes(problems) == [(1002, "receipt_used")]
     assert "No.0001002" in problems[0].message and "只能使用一次" in problems[0].message
 
@@ -129,10 +134,10 @@ def test_it_names_every_problem_and_claims_nothing_when_any_number_is_bad(
     campaign: Campaign,
 ) -> None:
     book(campaign)
-    void_receipt(campaign=campaign, number=1004, reason="填写错误", username="t")
-    claim_receipts(campaign=campaign, numbers=[1001], username="t")
+    void_receipt(campaign=campaign, number=1004, reason="填写错误", actor=staff("t"))
+    claim_receipts(campaign=campaign, numbers=[1001], actor=staff("t"))
     numbers = [1002, 1003, 2001, 1004, 1001, 1003]
-    receipts, problems = claim_receipts(campaign=campaign, numbers=numbers, username="t")
+    receipts, problems = claim_receipts(campaign=campaign, numbers=numbers, actor=staff("t"))
     assert receipts == {}
     assert codes(problems) == [
         (1003, "receipt_repeated"),
@@ -146,55 +151,55 @@ def test_it_names_every_problem_and_claims_nothing_when_any_number_is_bad(
 
 def test_it_voids_a_blank_receipt_and_keeps_it(campaign: Campaign) -> None:
     book(campaign)
-    voided = void_receipt(campaign=campaign, number=1005, reason="污损", username="村会计")
+    voided = void_receipt(campaign=campaign, number=1005, reason="污损", actor=staff("村会计"))
     kept = Receipt.objects.get(number=1005)
     assert (kept.status, kept.reason, kept.by, kept.pk) == ("voided", "污损", "村会计", voided.pk)
     with pytest.raises(ReceiptError) as caught:
-        void_receipt(campaign=campaign, number=1005, reason="再次作废", username="t")
+        void_receipt(campaign=campaign, number=1005, reason="再次作废", actor=staff("t"))
     assert caught.value.code == "receipt_voided"
     with pytest.raises(ReceiptError, match="须写明原因"):
-        void_receipt(campaign=campaign, number=1006, reason="  ", username="t")
+        void_receipt(campaign=campaign, number=1006, reason="  ", actor=staff("t"))
     with pytest.raises(ReceiptError) as outside:
-        void_receipt(campaign=campaign, number=9999, reason="污损", username="t")
+        void_receipt(campaign=campaign, number=9999, reason="污损", actor=staff("t"))
     assert outside.value.code == "receipt_not_issued"
     assert AuditEntry.objects.filter(action="void_receipt").count() == 1
 
 
 def test_it_refuses_to_void_a_used_receipt(campaign: Campaign) -> None:
     book(campaign)
-    claim_receipts(campaign=campaign, numbers=[1001], username="t")
+    claim_receipts(campaign=campaign, numbers=[1001], actor=staff("t"))
     with pytest.raises(ReceiptError) as caught:
-        void_receipt(campaign=campaign, number=1001, reason="收错了", username="t")
+        void_receipt(campaign=campaign, number=1001, reason="收错了", actor=staff("t"))
     assert caught.value.code == "receipt_used" and "冲正" in caught.value.message
     assert Receipt.objects.get(number=1001).status == Receipt.Status.USED
 
 
 def test_it_cancels_a_book_only_when_every_number_is_used_or_voided(campaign: Campaign) -> None:
     issued = book(campaign, 1001, 1005)
-    claim_receipts(campaign=campaign, numbers=[1001, 1002], username="t")
-    void_receipt(campaign=campaign, number=1004, reason="污损", username="t")
+    claim_receipts(campaign=campaign, numbers=[1001, 1002], actor=staff("t"))
+    void_receipt(campaign=campaign, number=1004, reason="污损", actor=staff("t"))
     with pytest.raises(ReceiptError) as caught:
-        cancel_receipt_book(campaign=campaign, book_id=issued.pk, username="t")
+        cancel_receipt_book(campaign=campaign, book_id=issued.pk, actor=staff("t"))
     assert caught.value.code == "receipts_missing"
     assert caught.value.missing == [1003, 1005]
     assert "2 张收据既未使用也未作废：No.0001003、No.0001005" in caught.value.message
     issued.refresh_from_db()
     assert issued.cancelled_at is None
 
-    void_receipt(campaign=campaign, number=1003, reason="遗失后找回，作废", username="t")
-    void_receipt(campaign=campaign, number=1005, reason="污损", username="t")
-    cancelled = cancel_receipt_book(campaign=campaign, book_id=issued.pk, username="镇财政所")
+    void_receipt(campaign=campaign, number=1003, reason="遗失后找回，作废", actor=staff("t"))
+    void_receipt(campaign=campaign, number=1005, reason="污损", actor=staff("t"))
+    cancelled = cancel_receipt_book(campaign=campaign, book_id=issued.pk, actor=staff("镇财政所"))
     assert cancelled.cancelled_at is not None and cancelled.cancelled_by == "镇财政所"
     with pytest.raises(ReceiptError, match="已于"):
-        cancel_receipt_book(campaign=campaign, book_id=issued.pk, username="t")
+        cancel_receipt_book(campaign=campaign, book_id=issued.pk, actor=staff("t"))
 
 
 def test_it_refuses_numbers_of_a_cancelled_book(campaign: Campaign) -> None:
     issued = book(campaign, 1001, 1002)
-    claim_receipts(campaign=campaign, numbers=[1001], username="t")
-    void_receipt(campaign=campaign, number=1002, reason="污损", username="t")
-    cancel_receipt_book(campaign=campaign, book_id=issued.pk, username="t")
-    receipts, problems = claim_receipts(campaign=campaign, numbers=[1002], username="t")
+    claim_receipts(campaign=campaign, numbers=[1001], actor=staff("t"))
+    void_receipt(campaign=campaign, number=1002, reason="污损", actor=staff("t"))
+    cancel_receipt_book(campaign=campaign, book_id=issued.pk, actor=staff("t"))
+    receipts, problems = claim_receipts(campaign=campaign, numbers=[1002], actor=staff("t"))
     assert receipts == {} and codes(problems) == [(1002, "receipt_book_cancelled")]
     assert "缴销" in problems[0].message
 
@@ -208,7 +213,7 @@ def test_it_claims_many_numbers_with_a_few_queries(
     # statement), not a query per number.
     with django_assert_max_num_queries(30):
         receipts, problems = claim_receipts(
-            campaign=campaign, numbers=list(range(1, 3001)), username="t"
+            campaign=campaign, numbers=list(range(1, 3001)), actor=staff("t")
         )
     assert problems == [] and len(receipts) == 3000
     assert len({r.book_id for r in receipts.values()}) == 30
@@ -220,7 +225,7 @@ def test_it_claims_many_numbers_with_a_few_queries(
 def cash(campaign: Campaign, *payments: tuple[int, str, str, int]) -> None:
     """Cash payments with their receipts, the way the cash import records them."""
     numbers = [number for number, *_ in payments]
-    receipts, problems = claim_receipts(campaign=campaign, numbers=numbers, username="t")
+    receipts, problems = claim_receipts(campaign=campaign, numbers=numbers, actor=staff("t"))
     assert problems == []
     rows = [
         PaymentRow(
@@ -233,12 +238,16 @@ def cash(campaign: Campaign, *payments: tuple[int, str, str, int]) -> None:
         )
         for number, name, id_number, fen in payments
     ]
-    record_payments(campaign=campaign, channel=Channel.CASH, rows=rows, batch=None, username="t")
+    record_payments(
+        campaign=campaign, channel=Channel.CASH, rows=rows, batch=None, actor=staff("t")
+    )
 
 
 def tax(campaign: Campaign, key: str, name: str, id_number: str, fen: int) -> None:
     row = PaymentRow(key=key, paid_on=PAID_ON, amount_fen=fen, id_number=id_number, name=name)
-    record_payments(campaign=campaign, channel=Channel.TAX, rows=[row], batch=None, username="t")
+    record_payments(
+        campaign=campaign, channel=Channel.TAX, rows=[row], batch=None, actor=staff("t")
+    )
 
 
 @pytest.fixture
@@ -255,7 +264,7 @@ def collected(campaign: Campaign) -> Campaign:
     tax(campaign, "T-1", "钱七", QIAN, 12500)
     tax(campaign, "T-2", "周九", ZHOU, 25000)
     reverse_payment(
-        campaign=campaign, channel=Channel.CASH, key="1003", reason="重复收款", username="t"
+        campaign=campaign, channel=Channel.CASH, key="1003", reason="重复收款", actor=staff("t")
     )
     return campaign
 
@@ -366,7 +375,7 @@ def refused(*args: str) -> dict[str, Any]:
     return result
 
 
-def test_the_command_issues_voids_and_cancels(campaign: Campaign) -> None:
+def test_the_command_issues_voids_and_cancels(as_admin: None, campaign: Campaign) -> None:
     issued = run("issue", "--collector", "刘会计", "--village", VILLAGE, "--from", "7", "--to", "8")
     assert (issued["first"], issued["last"], issued["village"]) == (7, 8, VILLAGE)
     overlap = refused(
@@ -382,14 +391,16 @@ def test_the_command_issues_voids_and_cancels(campaign: Campaign) -> None:
     assert [(b["used"], b["voided"], b["blank"]) for b in listed] == [(0, 2, 0)]
 
 
-def test_the_command_refuses_an_unknown_campaign_as_a_usage_error(campaign: Campaign) -> None:
+def test_the_command_refuses_an_unknown_campaign_as_a_usage_error(
+    as_admin: None, campaign: Campaign
+) -> None:
     with pytest.raises(CommandError) as caught:
         call_command("receipts", "report", "--campaign", "999", "--json", stdout=StringIO())
-    assert caught.value.returncode == 2
+    assert caught.value.returncode == 2 and "999" in str(caught.value)
 
 
 def test_the_report_command_prints_json_and_writes_the_xlsx(
-    collected: Campaign, tmp_path: Path
+    as_admin: None, collected: Campaign, tmp_path: Path
 ) -> None:
     path = tmp_path / "四相符.xlsx"
     report = run("report", "--xlsx", str(path))

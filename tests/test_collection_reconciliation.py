@@ -28,7 +28,7 @@ from canbao.idnumber import make
 from canbao.regions.models import Division
 from canbao.registry.models import AuditEntry
 from canbao.registry.services import import_residents
-from tests.conftest import csv_file, resident
+from tests.conftest import csv_file, resident, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -65,14 +65,14 @@ def campaign(db: None, tmp_path: Path) -> Campaign:
         resident("陆春花", LU, "W3", village=VILLAGE),
     ]
     path = csv_file(tmp_path / "residents.csv", rows)
-    assert not import_residents(path=path, username="t", today=date(2017, 9, 1)).errors
-    campaign = open_campaign(area_code=WUMING, policy="wuming-2018", username="t")
-    assess_campaign(campaign=campaign, username="t")
+    assert not import_residents(path=path, actor=staff("t"), today=date(2017, 9, 1)).errors
+    campaign = open_campaign(area_code=WUMING, policy="wuming-2018", actor=staff("t"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
     recorded = import_payments(
         path=csv_file(tmp_path / "tax-recorded.csv", RECORDED, TAX_HEADER, title=None),
         campaign=campaign,
         channel="tax",
-        username="t",
+        actor=staff("t"),
     )
     assert not recorded.errors and recorded.created == 3
     return campaign
@@ -120,7 +120,7 @@ def unbalanced(campaign: Campaign, tmp_path: Path) -> DayResult:
         day=DAY,
         tax_file=tax_file(tmp_path / "tax.csv", rows),
         bank_file=bank,
-        username="对账员",
+        actor=staff("对账员"),
     )
 
 
@@ -130,18 +130,18 @@ def test_a_balanced_day_closes(campaign: Campaign, tmp_path: Path) -> None:
         day=DAY,
         tax_file=tax_file(tmp_path / "tax.csv", RECORDED),
         bank_file=credits(tmp_path / "credits.csv", (ABC, "360.00", 2), (RCC, "180.00", 1)),
-        username="对账员",
+        actor=staff("对账员"),
     )
     assert result.balanced and result.differences == []
     assert (result.tax_fen, result.tax_count, result.bank_fen) == (54000, 3, 54000)
     assert (result.recorded_fen, result.recorded_count) == (54000, 3)
     assert "已对平" in result.message
-    closed = close_day(campaign=campaign, day=DAY, username="科长")
+    closed = close_day(campaign=campaign, day=DAY, actor=staff("科长"))
     assert closed.status == "closed" and not closed.refused
     record = ReconciliationDay.objects.get(campaign=campaign, day=DAY)
     assert (record.status, record.closed_by) == ("closed", "科长")
     assert AuditEntry.objects.filter(action="close_day").count() == 1
-    again = close_day(campaign=campaign, day=DAY, username="科长")
+    again = close_day(campaign=campaign, day=DAY, actor=staff("科长"))
     assert not again.refused and "本次未作改动" in again.message
 
 
@@ -173,28 +173,28 @@ def test_each_difference_kind_appears_with_its_key_and_amounts(unbalanced: DayRe
 
 def test_close_is_refused_until_every_difference_is_explained(unbalanced: DayResult) -> None:
     campaign = Campaign.objects.get()
-    refused = close_day(campaign=campaign, day=DAY, username="科长")
+    refused = close_day(campaign=campaign, day=DAY, actor=staff("科长"))
     assert refused.refused and [e.code for e in refused.errors] == ["unexplained"] * 6
     assert "T003" in " ".join(e.message for e in refused.errors)
     assert ReconciliationDay.objects.get().status == "open"
 
     for d in unbalanced.differences[:-1]:
-        explain_difference(difference_id=d.id, reason="税务次日补传", username="对账员")
-    still = close_day(campaign=campaign, day=DAY, username="科长")
+        explain_difference(difference_id=d.id, reason="税务次日补传", actor=staff("对账员"))
+    still = close_day(campaign=campaign, day=DAY, actor=staff("科长"))
     assert still.refused and len(still.errors) == 1
     assert str(unbalanced.differences[-1].id) in still.errors[0].message
 
     last = explain_difference(
         difference_id=unbalanced.differences[-1].id,
         reason="邮储银行误划，已退回",
-        username="对账员",
+        actor=staff("对账员"),
     )
     assert (last.explanation, last.explained_by) == ("邮储银行误划，已退回", "对账员")
-    closed = close_day(campaign=campaign, day=DAY, username="科长")
+    closed = close_day(campaign=campaign, day=DAY, actor=staff("科长"))
     assert not closed.refused and closed.status == "closed"
     assert "6项差异均已说明" in closed.message
     with pytest.raises(ReconciliationError, match="已结账"):
-        explain_difference(difference_id=last.id, reason="改口", username="对账员")
+        explain_difference(difference_id=last.id, reason="改口", actor=staff("对账员"))
 
 
 def test_a_later_run_keeps_explanations_that_still_hold_and_replaces_the_rest(
@@ -203,14 +203,14 @@ def test_a_later_run_keeps_explanations_that_still_hold_and_replaces_the_rest(
     campaign = Campaign.objects.get()
     missing = next(d for d in unbalanced.differences if d.kind == Kind.MISSING_IN_TAX)
     differs = next(d for d in unbalanced.differences if d.kind == Kind.AMOUNT_DIFFERS)
-    explain_difference(difference_id=missing.id, reason="税务漏传，已联系补传", username="t")
-    explain_difference(difference_id=differs.id, reason="待核", username="t")
+    explain_difference(difference_id=missing.id, reason="税务漏传，已联系补传", actor=staff("t"))
+    explain_difference(difference_id=differs.id, reason="待核", actor=staff("t"))
     rows = [
         ["2017-10-30", "T001", "韦国强", WEI, "180.00", ABC],
         ["2017-10-30", "T002", "黄秀兰", HUANG, "160.00", ABC],  # now another amount
     ]
     again = reconcile_day(
-        campaign=campaign, day=DAY, tax_file=tax_file(tmp_path / "tax2.csv", rows), username="t"
+        campaign=campaign, day=DAY, tax_file=tax_file(tmp_path / "tax2.csv", rows), actor=staff("t")
     )
     kept = {(d.kind, d.key): d.explanation for d in again.differences}
     assert kept[(Kind.MISSING_IN_TAX, "T003")] == "税务漏传，已联系补传"
@@ -225,7 +225,7 @@ def test_bank_total_differs_is_named_per_bank(campaign: Campaign, tmp_path: Path
         day=DAY,
         tax_file=tax_file(tmp_path / "tax.csv", RECORDED),
         bank_file=credits(tmp_path / "credits.csv", (ABC, "360.00", 3), (RCC, "179.50", 1)),
-        username="t",
+        actor=staff("t"),
     )
     assert by_kind(result) == {
         Kind.BANK_TOTAL_DIFFERS: [(ABC, 36000, 36000), (RCC, 17950, 18000)],
@@ -241,7 +241,7 @@ def test_bank_total_differs_is_named_per_bank(campaign: Campaign, tmp_path: Path
         tax_file=tax_file(
             tmp_path / "tax31.csv", [["2017-10-31", "T009", "陆春花", LU, "180.00", RCC]]
         ),
-        username="t",
+        actor=staff("t"),
     )
     assert by_kind(other)[Kind.BANK_TOTAL_DIFFERS] == [(RCC, None, 18000)]
     assert "未导入该银行当日的入账" in other.differences[-1].detail
@@ -249,14 +249,14 @@ def test_bank_total_differs_is_named_per_bank(campaign: Campaign, tmp_path: Path
 
 def test_a_reversed_payment_counts_net_of_its_reversal(campaign: Campaign, tmp_path: Path) -> None:
     reverse_payment(
-        campaign=campaign, channel="tax", key="T003", reason="重复扣费退回", username="t"
+        campaign=campaign, channel="tax", key="T003", reason="重复扣费退回", actor=staff("t")
     )
     result = reconcile_day(
         campaign=campaign,
         day=DAY,
         tax_file=tax_file(tmp_path / "tax.csv", RECORDED),
         bank_file=credits(tmp_path / "credits.csv", (ABC, "360.00", 2), (RCC, "180.00", 1)),
-        username="t",
+        actor=staff("t"),
     )
     assert by_kind(result) == {Kind.AMOUNT_DIFFERS: [("T003", 18000, 0)]}
 
@@ -264,13 +264,13 @@ def test_a_reversed_payment_counts_net_of_its_reversal(campaign: Campaign, tmp_p
 def test_a_closed_day_is_not_reopened_by_a_later_run(campaign: Campaign, tmp_path: Path) -> None:
     tax = tax_file(tmp_path / "tax.csv", RECORDED)
     bank = credits(tmp_path / "credits.csv", (ABC, "360.00", 2), (RCC, "180.00", 1))
-    reconcile_day(campaign=campaign, day=DAY, tax_file=tax, bank_file=bank, username="t")
-    close_day(campaign=campaign, day=DAY, username="t")
+    reconcile_day(campaign=campaign, day=DAY, tax_file=tax, bank_file=bank, actor=staff("t"))
+    close_day(campaign=campaign, day=DAY, actor=staff("t"))
     later = reconcile_day(
         campaign=campaign,
         day=DAY,
         tax_file=tax_file(tmp_path / "other.csv", RECORDED[:1]),
-        username="t",
+        actor=staff("t"),
     )
     assert later.refused and later.errors[0].code == "day_closed"
     assert "不再重新对账" in later.message
@@ -281,8 +281,8 @@ def test_a_closed_day_is_not_reopened_by_a_later_run(campaign: Campaign, tmp_pat
 def closed(campaign: Campaign, tmp_path: Path) -> None:
     tax = tax_file(tmp_path / "tax.csv", RECORDED)
     bank = credits(tmp_path / "credits.csv", (ABC, "360.00", 2), (RCC, "180.00", 1))
-    reconcile_day(campaign=campaign, day=DAY, tax_file=tax, bank_file=bank, username="t")
-    assert not close_day(campaign=campaign, day=DAY, username="科长").refused
+    reconcile_day(campaign=campaign, day=DAY, tax_file=tax, bank_file=bank, actor=staff("t"))
+    assert not close_day(campaign=campaign, day=DAY, actor=staff("科长")).refused
 
 
 def test_a_payment_dated_a_closed_day_is_refused_naming_the_way_to_reopen(
@@ -291,17 +291,17 @@ def test_a_payment_dated_a_closed_day_is_refused_naming_the_way_to_reopen(
     closed(campaign, tmp_path)
     late = [["2017-10-30", "T004", "陆春花", LU, "180.00", RCC]]
     path = csv_file(tmp_path / "late.csv", late, TAX_HEADER, title=None)
-    result = import_payments(path=path, campaign=campaign, channel="tax", username="t")
+    result = import_payments(path=path, campaign=campaign, channel="tax", actor=staff("t"))
     (error,) = result.errors
     assert (error.row, error.code) == (2, "day_closed")
     assert "reconcile reopen --date 2017-10-30" in error.message
     assert check_ledger(campaign).balanced
     # The same file again after the day is reopened, with a reason: recorded.
-    reopened = reopen_day(campaign=campaign, day=DAY, reason="税务补传一笔", username="科长")
+    reopened = reopen_day(campaign=campaign, day=DAY, reason="税务补传一笔", actor=staff("科长"))
     assert reopened.status == "open"
     audit = AuditEntry.objects.get(action="reopen_day")
     assert (audit.details["reason"], audit.details["closed_by"]) == ("税务补传一笔", "科长")
-    again = import_payments(path=path, campaign=campaign, channel="tax", username="t")
+    again = import_payments(path=path, campaign=campaign, channel="tax", actor=staff("t"))
     assert again.errors == [] and again.created == 1
 
 
@@ -310,7 +310,7 @@ def test_a_reversal_of_a_closed_day_s_payment_is_refused(
 ) -> None:
     closed(campaign, tmp_path)
     with pytest.raises(PaymentError) as refused:
-        reverse_payment(campaign=campaign, channel="tax", key="T001", reason="退费")
+        reverse_payment(campaign=campaign, channel="tax", key="T001", reason="退费", actor=staff())
     assert refused.value.code == "day_closed"
     assert check_ledger(campaign).balanced
 
@@ -342,16 +342,16 @@ def test_close_is_refused_when_payments_of_the_day_changed_since_the_run(
         day=DAY,
         tax_file=tax_file(tmp_path / "tax.csv", RECORDED),
         bank_file=credits(tmp_path / "credits.csv", (ABC, "360.00", 2), (RCC, "180.00", 1)),
-        username="t",
+        actor=staff("t"),
     )
     late = [["2017-10-30", "T004", "陆春花", LU, "180.00", RCC]]
     import_payments(
         path=csv_file(tmp_path / "late.csv", late, TAX_HEADER, title=None),
         campaign=campaign,
         channel="tax",
-        username="t",
+        actor=staff("t"),
     )
-    refused = close_day(campaign=campaign, day=DAY, username="t")
+    refused = close_day(campaign=campaign, day=DAY, actor=staff("t"))
     assert refused.refused and refused.errors[0].code == "stale"
 
 
@@ -360,7 +360,7 @@ def test_a_tax_file_with_errors_refuses_the_reconciliation(
 ) -> None:
     rows = [["2017-10-30", "T001", "韦国强", WEI, "180.001", ABC]]
     result = reconcile_day(
-        campaign=campaign, day=DAY, tax_file=tax_file(tmp_path / "t.csv", rows), username="t"
+        campaign=campaign, day=DAY, tax_file=tax_file(tmp_path / "t.csv", rows), actor=staff("t")
     )
     assert result.refused and [(e.row, e.code) for e in result.errors] == [(3, "amount_format")]
     assert not ReconciliationDay.objects.exists()
@@ -370,19 +370,19 @@ def test_bank_credits_import_once_and_refuse_a_different_total(
     campaign: Campaign, tmp_path: Path
 ) -> None:
     path = credits(tmp_path / "c.csv", (ABC, "360.00", 2), (RCC, "180.00", 1))
-    first = import_bank_credits(path=path, campaign=campaign, username="t")
+    first = import_bank_credits(path=path, campaign=campaign, actor=staff("t"))
     assert (first.errors, first.created) == ([], 2)
     assert BankCredit.objects.get(bank=ABC).amount_fen == 36000
-    again = import_bank_credits(path=path, campaign=campaign, username="t")
+    again = import_bank_credits(path=path, campaign=campaign, actor=staff("t"))
     assert again.repeated and BankCredit.objects.count() == 2
     changed = credits(tmp_path / "c2.csv", (ABC, "361.00", 2), (PSBC, "1", 1))
-    refused = import_bank_credits(path=changed, campaign=campaign, username="t")
+    refused = import_bank_credits(path=changed, campaign=campaign, actor=staff("t"))
     assert [(e.row, e.code) for e in refused.errors] == [(3, "credit_conflict")]
     assert BankCredit.objects.count() == 2
     twice = credits(tmp_path / "c3.csv", (PSBC, "1", 1), (PSBC, "2", 1))
-    assert [e.code for e in import_bank_credits(path=twice, campaign=campaign).errors] == [
-        "duplicate_in_file"
-    ]
+    assert [
+        e.code for e in import_bank_credits(path=twice, campaign=campaign, actor=staff()).errors
+    ] == ["duplicate_in_file"]
 
 
 def run(*args: str) -> tuple[int, dict[str, Any]]:
@@ -394,7 +394,9 @@ def run(*args: str) -> tuple[int, dict[str, Any]]:
     return 0, json.loads(out.getvalue())
 
 
-def test_the_command_reconciles_explains_and_closes(campaign: Campaign, tmp_path: Path) -> None:
+def test_the_command_reconciles_explains_and_closes(
+    as_admin: None, campaign: Campaign, tmp_path: Path
+) -> None:
     tax = tax_file(tmp_path / "tax.csv", RECORDED[:2])
     bank = credits(tmp_path / "credits.csv", (ABC, "360.00", 2))
     status, result = run("--date", "2017-10-30", "--tax-file", str(tax), "--bank-file", str(bank))

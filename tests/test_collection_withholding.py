@@ -40,7 +40,7 @@ from canbao.idnumber import make
 from canbao.regions.models import Division
 from canbao.registry.models import AuditEntry, ImportBatch
 from canbao.registry.services import import_residents
-from tests.conftest import csv_file, resident
+from tests.conftest import csv_file, resident, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -97,9 +97,9 @@ def wuming(db: None, tmp_path: Path) -> Campaign:
     rows.append(resident("农芳", wid(8, "F"), "W7", "户主", TP_VILLAGE))  # no agreement
     rows.append(resident("潘强", wid(9), "W8", "户主", TP_VILLAGE, employee="是"))  # not eligible
     path = csv_file(tmp_path / "wuming.csv", rows, title="武鸣区2018年参保人员花名册")
-    assert not import_residents(path=path, username="t", today=date(2017, 9, 1)).errors
-    campaign = open_campaign(area_code=WUMING, policy="wuming-2018", username="t")
-    assess_campaign(campaign=campaign, username="t")
+    assert not import_residents(path=path, actor=staff("t"), today=date(2017, 9, 1)).errors
+    campaign = open_campaign(area_code=WUMING, policy="wuming-2018", actor=staff("t"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
     return campaign
 
 
@@ -120,7 +120,7 @@ def agreements(wuming: Campaign, tmp_path: Path) -> Campaign:
         AGREEMENT_HEADER,
         title="武鸣区城乡居民医保委托代扣三方协议汇总表",
     )
-    result = import_agreements(path=path, username="城厢镇经办员", today=date(2017, 9, 30))
+    result = import_agreements(path=path, actor=staff("城厢镇经办员"), today=date(2017, 9, 30))
     assert not result.errors, result.errors
     assert result.created == 8
     return wuming
@@ -150,10 +150,12 @@ def return_file(path: Path, sent: list[dict[str, str]], **override: tuple[str, s
 
 @pytest.fixture
 def returned(agreements: Campaign, tmp_path: Path) -> tuple[Campaign, list[dict[str, str]]]:
-    create_batch(campaign=agreements, out=tmp_path / "batch1.csv", username="区医保局")
+    create_batch(campaign=agreements, out=tmp_path / "batch1.csv", actor=staff("区医保局"))
     sent = read_batch(tmp_path / "batch1.csv")
     result = import_returns(
-        path=return_file(tmp_path / "return1.csv", sent), campaign=agreements, username="区医保局"
+        path=return_file(tmp_path / "return1.csv", sent),
+        campaign=agreements,
+        actor=staff("区医保局"),
     )
     assert not result.errors, result.errors
     return agreements, sent
@@ -186,7 +188,7 @@ def test_it_refuses_an_agreement_for_an_id_number_the_registry_does_not_know(
         ["无名氏", wid(77), "中国农业银行", "6228480010000000999", "无名氏", "2017-09-20"],
     ]
     path = csv_file(tmp_path / "a.csv", rows, AGREEMENT_HEADER)
-    result = import_agreements(path=path, username="t", today=date(2017, 9, 30))
+    result = import_agreements(path=path, actor=staff("t"), today=date(2017, 9, 30))
     assert [(e.row, e.column, e.code) for e in result.errors] == [
         (4, "公民身份号码", "unknown_person")
     ]
@@ -200,14 +202,14 @@ def test_it_refuses_a_second_active_agreement_for_the_same_resident(
     other = agreement_rows("黄秀兰")
     other[0][3] = "6228480010000009999"
     path = csv_file(tmp_path / "second.csv", [*agreement_rows("韦国强"), *other], AGREEMENT_HEADER)
-    result = import_agreements(path=path, username="t", today=date(2017, 9, 30))
+    result = import_agreements(path=path, actor=staff("t"), today=date(2017, 9, 30))
     assert [(e.row, e.code) for e in result.errors] == [(4, "second_agreement")]
     assert "6228480010000000029" in result.errors[0].message
     assert WithholdingAgreement.objects.filter(resident__name="黄秀兰").count() == 1
 
     # The very same agreement in another file is simply unchanged.
     same = csv_file(tmp_path / "same.csv", agreement_rows("韦国强"), AGREEMENT_HEADER, title=None)
-    again = import_agreements(path=same, username="t", today=date(2017, 9, 30))
+    again = import_agreements(path=same, actor=staff("t"), today=date(2017, 9, 30))
     assert (again.errors, again.created, again.unchanged) == ([], 0, 1)
 
 
@@ -217,7 +219,7 @@ def test_it_checks_every_cell_of_an_agreement(wuming: Campaign, tmp_path: Path) 
     rows[1][0] = "黄秀"  # not the registered name
     rows[2][5] = "2017-13-01"
     path = csv_file(tmp_path / "bad.csv", rows, AGREEMENT_HEADER)
-    result = import_agreements(path=path, username="t", today=date(2017, 9, 30))
+    result = import_agreements(path=path, actor=staff("t"), today=date(2017, 9, 30))
     assert sorted((e.row, e.code) for e in result.errors) == [
         (3, "account_scientific_notation"),
         (4, "name_mismatch"),
@@ -232,7 +234,7 @@ def test_a_batch_has_one_line_per_active_agreement_of_an_eligible_resident_who_o
     agreements: Campaign, tmp_path: Path
 ) -> None:
     assert Assessment.objects.get(resident__name="韦国强").payable_fen == 18000
-    done = create_batch(campaign=agreements, out=tmp_path / "batch.csv", username="区医保局")
+    done = create_batch(campaign=agreements, out=tmp_path / "batch.csv", actor=staff("区医保局"))
     assert (done.sequence, done.lines, done.total_fen, done.retry_of) == (1, 7, 7 * 18000, None)
     sent = read_batch(tmp_path / "batch.csv")
     assert list(sent[0]) == [
@@ -254,7 +256,7 @@ def test_a_batch_has_one_line_per_active_agreement_of_an_eligible_resident_who_o
     assert AuditEntry.objects.filter(action="withholding_batch").count() == 1
 
     # Everyone is waiting at the bank: a second batch has nothing to send and writes no file.
-    again = create_batch(campaign=agreements, out=tmp_path / "again.csv", username="区医保局")
+    again = create_batch(campaign=agreements, out=tmp_path / "again.csv", actor=staff("区医保局"))
     assert (again.batch, again.lines) == (None, 0)
     assert not (tmp_path / "again.csv").exists()
 
@@ -262,7 +264,7 @@ def test_a_batch_has_one_line_per_active_agreement_of_an_eligible_resident_who_o
 def test_a_batch_can_be_written_as_a_workbook_with_account_numbers_as_text(
     agreements: Campaign, tmp_path: Path
 ) -> None:
-    create_batch(campaign=agreements, out=tmp_path / "batch.xlsx", username="t")
+    create_batch(campaign=agreements, out=tmp_path / "batch.xlsx", actor=staff("t"))
     sheet = CalamineWorkbook.from_path(str(tmp_path / "batch.xlsx")).get_sheet_by_index(0)
     rows = sheet.to_python()
     assert rows[1][5] == "6228480010000000011" and rows[1][3] == wid(1)
@@ -272,7 +274,7 @@ def test_a_batch_can_be_written_as_a_workbook_with_account_numbers_as_text(
 def test_it_refuses_to_overwrite_a_file(agreements: Campaign, tmp_path: Path) -> None:
     (tmp_path / "batch.csv").write_text("old")
     with pytest.raises(WithholdingError, match="不覆盖"):
-        create_batch(campaign=agreements, out=tmp_path / "batch.csv", username="t")
+        create_batch(campaign=agreements, out=tmp_path / "batch.csv", actor=staff("t"))
     assert not WithholdingBatch.objects.exists()
 
 
@@ -337,13 +339,13 @@ def test_the_same_return_file_twice_changes_nothing(
     returned: tuple[Campaign, list[dict[str, str]]], tmp_path: Path
 ) -> None:
     campaign, sent = returned
-    again = import_returns(path=tmp_path / "return1.csv", campaign=campaign, username="t")
+    again = import_returns(path=tmp_path / "return1.csv", campaign=campaign, actor=staff("t"))
     assert again.repeated and (again.created, again.unchanged) == (0, 7)
     # The same answers in another file (the bank sent it again, re-exported): all unchanged.
     copy = return_file(tmp_path / "copy.csv", sent)
     copy.write_bytes(copy.read_bytes().replace("代扣回盘".encode(), "代扣回盘（重发）".encode()))
     summary = ReturnSummary()
-    result = import_returns(path=copy, campaign=campaign, username="t", summary=summary)
+    result = import_returns(path=copy, campaign=campaign, actor=staff("t"), summary=summary)
     assert (result.errors, result.created, result.unchanged) == ([], 0, 7)
     assert summary.payments == 0
     assert Payment.objects.count() == 1 and Enrollment.objects.count() == 1
@@ -354,7 +356,7 @@ def test_a_return_that_contradicts_an_earlier_return_is_refused(
 ) -> None:
     campaign, sent = returned
     path = return_file(tmp_path / "other.csv", sent, 黄秀兰=("0000", "扣款成功"))
-    result = import_returns(path=path, campaign=campaign, username="t")
+    result = import_returns(path=path, campaign=campaign, actor=staff("t"))
     assert [e.code for e in result.errors] == ["already_returned"]
     assert "余额不足" in result.errors[0].message
     assert line_of("黄秀兰").result == Result.INSUFFICIENT_BALANCE
@@ -364,7 +366,7 @@ def test_a_return_that_contradicts_an_earlier_return_is_refused(
 def test_a_return_line_that_does_not_match_a_sent_line_refuses_the_file(
     agreements: Campaign, tmp_path: Path
 ) -> None:
-    create_batch(campaign=agreements, out=tmp_path / "batch.csv", username="t")
+    create_batch(campaign=agreements, out=tmp_path / "batch.csv", actor=staff("t"))
     sent = read_batch(tmp_path / "batch.csv")
     sent[1]["账号"] = "6228480010000000000"
     sent[2]["金额（分）"] = "17000"
@@ -383,7 +385,7 @@ def test_a_return_line_that_does_not_match_a_sent_line_refuses_the_file(
     ]
     rows.append(["7", "1", "6228480010000000011", "18000", "0000", "成功", DEDUCTED_ON])
     path = csv_file(tmp_path / "bad.csv", rows, RETURN_HEADER, title=None)
-    result = import_returns(path=path, campaign=agreements, username="t")
+    result = import_returns(path=path, campaign=agreements, actor=staff("t"))
     assert sorted((e.row, e.column, e.code) for e in result.errors) == [
         (3, "账号", "account_differs"),
         (4, "金额（分）", "amount_differs"),
@@ -399,14 +401,14 @@ def test_a_return_line_that_does_not_match_a_sent_line_refuses_the_file(
 
 
 def test_a_return_file_may_give_the_amount_in_yuan(agreements: Campaign, tmp_path: Path) -> None:
-    create_batch(campaign=agreements, out=tmp_path / "batch.csv", username="t")
+    create_batch(campaign=agreements, out=tmp_path / "batch.csv", actor=staff("t"))
     sent = read_batch(tmp_path / "batch.csv")
     rows = [
         [line["批次号"], line["行号"], line["账号"], "180.00", "1001", "余额不足"] for line in sent
     ]
     header = ("批次号", "行号", "账号", "金额（元）", "返回码", "返回说明")
     result = import_returns(
-        path=csv_file(tmp_path / "r.csv", rows, header), campaign=agreements, username="t"
+        path=csv_file(tmp_path / "r.csv", rows, header), campaign=agreements, actor=staff("t")
     )
     assert (result.errors, result.created) == ([], 7)
     assert WithholdingLine.objects.filter(result=Result.INSUFFICIENT_BALANCE).count() == 7
@@ -452,7 +454,7 @@ def test_a_retry_contains_only_the_retryable_failures(
     returned: tuple[Campaign, list[dict[str, str]]], tmp_path: Path
 ) -> None:
     campaign, _ = returned
-    done = create_retry(campaign=campaign, out=tmp_path / "retry.csv", username="区医保局")
+    done = create_retry(campaign=campaign, out=tmp_path / "retry.csv", actor=staff("区医保局"))
     assert (done.sequence, done.retry_of, done.sources, done.lines) == (2, 1, [1], 3)
     retry = WithholdingBatch.objects.get(sequence=2)
     assert retry.retry_of == WithholdingBatch.objects.get(sequence=1)
@@ -463,19 +465,19 @@ def test_a_retry_contains_only_the_retryable_failures(
     assert {line["金额（分）"] for line in sent} == {"18000"}
 
     # While the retry is at the bank, neither a retry nor a batch sends anything again.
-    assert create_retry(campaign=campaign, out=tmp_path / "r2.csv", username="t").lines == 0
-    assert create_batch(campaign=campaign, out=tmp_path / "b2.csv", username="t").lines == 0
+    assert create_retry(campaign=campaign, out=tmp_path / "r2.csv", actor=staff("t")).lines == 0
+    assert create_batch(campaign=campaign, out=tmp_path / "b2.csv", actor=staff("t")).lines == 0
 
     # The retry comes back: 黄秀兰 topped up and is enrolled, the other two fail again.
     result = import_returns(
         path=return_file(tmp_path / "return2.csv", sent, 黄秀兰=("0000", "扣款成功")),
         campaign=campaign,
-        username="t",
+        actor=staff("t"),
     )
     assert not result.errors
     assert Payment.objects.get(resident__name="黄秀兰").key == "2-1"
     assert Enrollment.objects.filter(resident__name="黄秀兰").exists()
-    again = create_retry(campaign=campaign, out=tmp_path / "retry3.csv", username="t")
+    again = create_retry(campaign=campaign, out=tmp_path / "retry3.csv", actor=staff("t"))
     assert (again.sequence, again.retry_of, again.lines) == (3, 2, 2)
     listed = followup(campaign=campaign, township=CHENGXIANG)
     assert [(r.name, r.line, r.pending) for r in listed] == [
@@ -492,14 +494,14 @@ def test_a_new_agreement_replaces_one_whose_account_was_closed(
     rows = agreement_rows("蓝志明")
     rows[0][3], rows[0][5] = "6228480010000005555", "2017-11-05"
     path = csv_file(tmp_path / "new.csv", rows, AGREEMENT_HEADER)
-    result = import_agreements(path=path, username="t", today=date(2017, 11, 6))
+    result = import_agreements(path=path, actor=staff("t"), today=date(2017, 11, 6))
     assert (result.errors, result.created, result.updated) == ([], 0, 1)
     assert WithholdingAgreement.objects.get(
         resident__name="蓝志明", active=True
     ).account_number == ("6228480010000005555")
     assert "蓝志明" not in [r.name for r in followup(campaign=campaign)]
     # The new agreement goes out in the next first-round batch; nobody else does.
-    done = create_batch(campaign=campaign, out=tmp_path / "batch2.csv", username="t")
+    done = create_batch(campaign=campaign, out=tmp_path / "batch2.csv", actor=staff("t"))
     assert [line["账号"] for line in read_batch(tmp_path / "batch2.csv")] == ["6228480010000005555"]
     assert done.lines == 1
 
@@ -507,7 +509,7 @@ def test_a_new_agreement_replaces_one_whose_account_was_closed(
     rows = agreement_rows("黄秀兰")
     rows[0][3] = "6228480010000006666"
     path = csv_file(tmp_path / "refused.csv", rows, AGREEMENT_HEADER)
-    refused = import_agreements(path=path, username="t", today=date(2017, 11, 6))
+    refused = import_agreements(path=path, actor=staff("t"), today=date(2017, 11, 6))
     assert [e.code for e in refused.errors] == ["second_agreement"]
 
 
@@ -524,14 +526,15 @@ def run(*args: str) -> tuple[int, dict[str, Any]]:
 
 
 def test_the_command_runs_the_round_trip_and_prints_one_json_object(
-    agreements: Campaign, tmp_path: Path
+    as_admin: None, agreements: Campaign, tmp_path: Path
 ) -> None:
-    status, batch = run("batch", "--out", str(tmp_path / "b.csv"), "--user", "区医保局")
+    status, batch = run("batch", "--out", str(tmp_path / "b.csv"), "--as", "admin")
     assert status == 0 and (batch["sequence"], batch["lines"], batch["total_fen"]) == (
         1,
         7,
         126000,
     )
+    assert WithholdingBatch.objects.get(sequence=1).created_by == "admin"
     sent = read_batch(tmp_path / "b.csv")
     status, returns = run("returns", str(return_file(tmp_path / "r.csv", sent)))
     assert status == 0 and returns["created"] == 7 and returns["payments"] == 1

@@ -34,6 +34,7 @@ from django.test import override_settings
 from canbao.campaigns.locks import BUSY_MESSAGE, LOCK_NAMESPACE, lock_campaign
 from canbao.demo.synthetic import generate_county
 from canbao.errors import InputError
+from tests.conftest import add_admin
 
 CANBAO = str(Path(sys.executable).with_name("canbao"))
 POSTGRES = connection.vendor == "postgresql"
@@ -67,7 +68,7 @@ class Target:
 def canbao(target: Target, *argv: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [CANBAO, *argv],
-        env={**os.environ, "DATABASE_URL": target.url},
+        env={**os.environ, "DATABASE_URL": target.url, "CANBAO_AS": "admin"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -102,8 +103,10 @@ def assessed_county(target: Target, tmp_path: Path) -> list[tuple[str, str, int]
     county = generate_county(
         residents=1200, seed=11, out_dir=tmp_path / "county", as_of=date(2019, 10, 31)
     )
+    code, out, err = finished(canbao(target, "init"))
+    assert code == 0, (out, err)
+    add_admin(target.url)
     for argv in (
-        ["init"],
         ["import", "divisions", str(county.divisions_csv)],
         ["import", "residents", str(county.residents_csv)],
         ["campaign", "open", "--area", "430922", "--policy", "daligang-2020"],

@@ -12,6 +12,7 @@ def run_demo(tmp_path: Path, *preset: str) -> subprocess.CompletedProcess[str]:
         [
             str(Path(sys.executable).with_name("canbao")),
             "demo",
+            "--no-serve",
             "--residents",
             "3000",
             *(("--preset", *preset) if preset else ()),
@@ -39,7 +40,7 @@ def test_the_demo_builds_a_county_imports_it_and_quotes_its_residents(tmp_path: 
         assert f"（{preset}）\n样例居民" in out
     assert "五保户 | 250 | 250 | 0 | 2020-01-01" in out
     # Without --preset the season is Daligang's, on the preset itself.
-    assert "$ canbao campaign open --area 430922 --policy daligang-2020\n" in out
+    assert "$ canbao campaign open --area 430922 --policy daligang-2020 --as demo_admin\n" in out
 
 
 def test_the_demo_runs_a_collection_season_through_the_commands(tmp_path: Path) -> None:
@@ -50,7 +51,7 @@ def test_the_demo_runs_a_collection_season_through_the_commands(tmp_path: Path) 
     assert "已开始：桃江县 2020年度（daligang-2020），编号 1" in season
     assert "政策中仍待公布的金额：财政补助标准" in season and "金额待公布 0 人" in season
     assert season.count("$ canbao import payments --channel tax") == 5
-    assert "（重发）.csv --campaign 1\n  该文件已于" in season
+    assert "（重发）.csv --campaign 1 --as demo_clerk\n  该文件已于" in season
     for reason in ("金额不足 1 笔", "金额超出 1 笔", "查无此人 1 笔"):
         assert reason in season.split("== 挂账清单")[1]
     cash = season.split("== 现金收款")[1].split("== 部门代缴")[0]

@@ -27,7 +27,16 @@ from canbao.collection.receipts import issue_receipt_book
 from canbao.policy.loader import load_preset
 from canbao.registry.models import ImportBatch
 from canbao.registry.services import import_residents
-from tests.conftest import COUNTY, TOWNSHIP, VILLAGE, csv_file, person_id, resident, xlsx_file
+from tests.conftest import (
+    COUNTY,
+    TOWNSHIP,
+    VILLAGE,
+    csv_file,
+    person_id,
+    resident,
+    staff,
+    xlsx_file,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -38,15 +47,15 @@ CASH_HEADER = ("收据号码", "缴费日期", "姓名", "公民身份号码", "
 
 
 @pytest.fixture
-def campaign(daligang: dict[str, object], tmp_path: Path) -> Campaign:
+def campaign(daligang: dict[str, object], as_admin: None, tmp_path: Path) -> Campaign:
     rows = [
         resident("张建国", ZHANG, "H1"),
         resident("李秀英", LI, "H1", "妻"),
         resident("孙八", SUN, "H5"),
     ]
-    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), username="t").errors
-    opened = open_campaign(area_code=COUNTY, policy="daligang-2020")
-    assess_campaign(campaign=opened)
+    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), actor=staff("t")).errors
+    opened = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff())
+    assess_campaign(campaign=opened, actor=staff())
     return opened
 
 
@@ -98,7 +107,7 @@ def test_implausible_amounts_and_dates_are_row_errors(campaign: Campaign, tmp_pa
         ("2019-01-01", "8", "李秀英", LI, "250"),
         ("2020-12-31", "9", "孙八", SUN, "250"),
     )
-    result = import_payments(path=path, campaign=campaign, channel="tax")
+    result = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
     assert refused(result) == [
         (3, "金额（元）", "amount_implausible"),
         (4, "金额（元）", "amount_format"),
@@ -122,7 +131,7 @@ def test_an_amount_in_fen_of_twenty_digits_is_a_row_error(
         ("2019-11-20", "2", "张建国", ZHANG, "250001"),
         header=FEN_HEADER,
     )
-    result = import_payments(path=path, campaign=campaign, channel="tax")
+    result = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
     assert refused(result) == [
         (3, "金额（分）", "amount_format"),
         (4, "金额（分）", "amount_implausible"),
@@ -133,7 +142,12 @@ def test_a_receipt_number_of_twenty_digits_is_a_row_error(
     campaign: Campaign, tmp_path: Path
 ) -> None:
     issue_receipt_book(
-        campaign=campaign, collector="刘会计", village_code=VILLAGE, first=1001, last=1050
+        campaign=campaign,
+        collector="刘会计",
+        village_code=VILLAGE,
+        first=1001,
+        last=1050,
+        actor=staff(),
     )
     path = csv_file(
         tmp_path / "cash.csv",
@@ -145,7 +159,7 @@ def test_a_receipt_number_of_twenty_digits_is_a_row_error(
         ],
         CASH_HEADER,
     )
-    result = import_payments(path=path, campaign=campaign, channel="cash")
+    result = import_payments(path=path, campaign=campaign, channel="cash", actor=staff())
     assert refused(result) == [
         (3, "收据号码", "receipt_number"),
         (4, "收据号码", "receipt_number"),
@@ -162,7 +176,7 @@ def test_circled_and_superscript_digits_are_not_numbers(campaign: Campaign, tmp_
         ("²⁰¹⁹-¹¹-²⁰", "3", "张建国", ZHANG, "250"),
         ("2019-11-20", "4", "李秀英", LI, "２５０．００"),  # full-width digits are digits
     )
-    result = import_payments(path=path, campaign=campaign, channel="tax")
+    result = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
     assert refused(result) == [
         (3, "金额（元）", "amount_format"),
         (4, "金额（元）", "amount_format"),
@@ -176,7 +190,7 @@ def test_a_nul_byte_is_a_row_error_naming_its_cell(campaign: Campaign, tmp_path:
         ("2019-11-20", "1", "张建国", ZHANG, "250"),
         ("2019-11-20", "2", "李秀\x00英", LI, "250"),
     )
-    result = import_payments(path=path, campaign=campaign, channel="tax")
+    result = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
     assert refused(result) == [(4, "姓名", "control_character")]
     assert "NUL" in result.errors[0].message
     assert not Payment.objects.exists()
@@ -222,6 +236,7 @@ def test_a_tax_key_that_lost_its_leading_zeros_is_the_same_payment(
         path=tax_file(tmp_path / "a.csv", ("2019-11-20", "0034300001", "张建国", ZHANG, "250")),
         campaign=campaign,
         channel="tax",
+        actor=staff(),
     )
     # The same detail after a round trip through Excel: the key is a number now.
     again = import_payments(
@@ -233,6 +248,7 @@ def test_a_tax_key_that_lost_its_leading_zeros_is_the_same_payment(
         ),
         campaign=campaign,
         channel="tax",
+        actor=staff(),
     )
     assert (first.errors, first.created, again.errors, again.created, again.unchanged) == (
         [],
@@ -251,7 +267,7 @@ def test_a_key_in_scientific_notation_is_refused(campaign: Campaign, tmp_path: P
         ("2019-11-20", "3.43019E+17", "张建国", ZHANG, "250"),  # same date and amount as above
         ("2019-11-20", "34300001", "孙八", SUN, "250"),
     )
-    result = import_payments(path=path, campaign=campaign, channel="tax")
+    result = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
     assert refused(result) == [
         (4, "电子税票号码", "key_format"),
         (5, "电子税票号码", "duplicate_in_file"),
@@ -265,12 +281,12 @@ def test_a_key_in_scientific_notation_is_refused(campaign: Campaign, tmp_path: P
 def test_a_file_imported_into_one_campaign_is_recorded_in_another(
     campaign: Campaign, tmp_path: Path
 ) -> None:
-    township = open_campaign(area_code=TOWNSHIP, policy="daligang-2020")
-    assess_campaign(campaign=township)
+    township = open_campaign(area_code=TOWNSHIP, policy="daligang-2020", actor=staff())
+    assess_campaign(campaign=township, actor=staff())
     path = tax_file(tmp_path / "tax.csv", ("2019-11-20", "34300001", "张建国", ZHANG, "250"))
-    first = import_payments(path=path, campaign=campaign, channel="tax")
-    other = import_payments(path=path, campaign=township, channel="tax")
-    again = import_payments(path=path, campaign=township, channel="tax")
+    first = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
+    other = import_payments(path=path, campaign=township, channel="tax", actor=staff())
+    again = import_payments(path=path, campaign=township, channel="tax", actor=staff())
     assert (first.created, other.repeated, other.created, other.batch != first.batch) == (
         1,
         False,
@@ -286,8 +302,8 @@ def test_a_tax_file_imported_again_as_bank_is_refused_naming_the_batch(
     campaign: Campaign, tmp_path: Path
 ) -> None:
     path = tax_file(tmp_path / "tax.csv", ("2019-11-20", "34300001", "张建国", ZHANG, "250"))
-    first = import_payments(path=path, campaign=campaign, channel="tax")
-    bank = import_payments(path=path, campaign=campaign, channel="bank")
+    first = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
+    bank = import_payments(path=path, campaign=campaign, channel="bank", actor=staff())
     assert refused(bank) == [(0, "", "file_on_other_channel")]
     message = bank.errors[0].message
     assert f"批次{first.batch}" in message and "税务" in message and "银行" in message
@@ -304,8 +320,8 @@ def test_a_repeated_import_reports_the_money_of_the_file(
         ("2019-11-20", "34300001", "张建国", ZHANG, "250"),
         ("2019-11-20", "34300002", "李秀英", LI, "100"),
     )
-    import_payments(path=path, campaign=campaign, channel="tax")
-    again = import_payments(path=path, campaign=campaign, channel="tax")
+    import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
+    again = import_payments(path=path, campaign=campaign, channel="tax", actor=staff())
     assert (again.repeated, again.unchanged, again.created) == (True, 2, 0)
     assert (again.file_fen, again.created_fen, again.unchanged_fen) == (35000, 0, 35000)
     out = io.StringIO()
@@ -335,7 +351,7 @@ def test_a_key_is_reversed_as_it_is_written_on_the_ticket(
     campaign: Campaign, tmp_path: Path
 ) -> None:
     path = tax_file(tmp_path / "tax.csv", ("2019-11-20", "0034300001", "张建国", ZHANG, "250"))
-    assert not import_payments(path=path, campaign=campaign, channel="tax").errors
+    assert not import_payments(path=path, campaign=campaign, channel="tax", actor=staff()).errors
     out = io.StringIO()
     call_command(
         "payments", "reverse", "0034300001", "--channel", "tax", "--reason", "退库", stdout=out

@@ -26,7 +26,7 @@ from canbao.idnumber import make
 from canbao.regions.models import Division
 from canbao.registry.models import ImportBatch
 from canbao.registry.services import import_residents
-from tests.conftest import csv_file, resident
+from tests.conftest import csv_file, resident, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ PEOPLE = [
 
 
 @pytest.fixture
-def campaign(db: None, tmp_path: Path) -> Campaign:
+def campaign(as_admin: None, tmp_path: Path) -> Campaign:
     county = Division.objects.create(code=WUMING, name="武鸣区", level="county")
     township = Division.objects.create(
         code=CHENGXIANG, name="城厢镇", level="township", parent=county
@@ -57,15 +57,15 @@ def campaign(db: None, tmp_path: Path) -> Campaign:
     Division.objects.create(code=VILLAGE, name="城厢社区", level="village", parent=township)
     rows = [resident(p[0], p[1], f"W{n}", "户主", VILLAGE) for n, p in enumerate(PEOPLE)]
     path = csv_file(tmp_path / "wuming.csv", rows, title=None)
-    assert not import_residents(path=path, username="t", today=date(2017, 9, 1)).errors
-    opened = open_campaign(area_code=WUMING, policy="wuming-2018", username="t")
-    assess_campaign(campaign=opened, username="t")
+    assert not import_residents(path=path, actor=staff("t"), today=date(2017, 9, 1)).errors
+    opened = open_campaign(area_code=WUMING, policy="wuming-2018", actor=staff("t"))
+    assess_campaign(campaign=opened, actor=staff("t"))
     rows = [
         [name, number, bank, account, holder, "2017-09-20"]
         for name, number, account, bank, holder in PEOPLE
     ]
     agreements = csv_file(tmp_path / "agreements.csv", rows, AGREEMENT_HEADER, title=None)
-    done = import_agreements(path=agreements, username="t", today=date(2017, 9, 30))
+    done = import_agreements(path=agreements, actor=staff("t"), today=date(2017, 9, 30))
     assert not done.errors, done.errors
     return opened
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import csv_file, person_id, resident
+from tests.conftest import add_admin, csv_file, person_id, resident
 
 JSON_KEYS = {"batch", "rows", "created", "updated", "unchanged", "errors"}
 DIVISIONS = [
@@ -36,9 +36,12 @@ def as_json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Path:
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An initialised database whose administrator the commands act as."""
     path = tmp_path / "canbao.sqlite3"
     assert canbao(path, "init").returncode == 0
+    add_admin(f"sqlite:///{path}")
+    monkeypatch.setenv("CANBAO_AS", "admin")
     divisions = csv_file(tmp_path / "divisions.csv", DIVISIONS, ("区划代码", "名称"), title=None)
     done = canbao(path, "import", "divisions", str(divisions), "--json")
     assert done.returncode == 0, done.stderr
@@ -50,7 +53,7 @@ def test_it_imports_residents_and_prints_one_json_object(database: Path, tmp_pat
     path = csv_file(tmp_path / "r.csv", [resident("张建国", person_id(1))])
     dry = canbao(database, "import", "residents", str(path), "--dry-run", "--json")
     assert dry.returncode == 0 and as_json(dry)["batch"] is None
-    done = canbao(database, "import", "residents", str(path), "--json", "--user", "镇经办员")
+    done = canbao(database, "import", "residents", str(path), "--json", "--as", "admin")
     assert done.returncode == 0, done.stderr
     result = as_json(done)
     assert (result["rows"], result["created"], result["errors"]) == (1, 1, [])

@@ -19,6 +19,7 @@ from canbao.collection.posting import apply_payments
 from canbao.collection.services import PaymentError, reverse_payment
 from canbao.registry.models import Resident
 from tests import test_collection_payments as base
+from tests.conftest import staff
 from tests.test_collection_payments import LI, QIAN, STRANGER, WANG, ZHANG, ZHAO, day, pay
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +94,9 @@ def test_a_department_share_waits_held_until_the_person_pays_their_part(
 def test_a_reversal_counts_as_reversed_and_the_rest_is_settled_again(campaign: Campaign) -> None:
     pay(campaign, "T1", 25000)
     pay(campaign, "T2", 25000, paid_on="2019-11-21")
-    reverse_payment(campaign=campaign, channel="tax", key="T2", reason="重复缴费退费")
+    reverse_payment(
+        campaign=campaign, channel="tax", key="T2", reason="重复缴费退费", actor=staff()
+    )
     check = check_ledger(campaign)
     assert (check.received_fen, check.enrolled_fen, check.held_fen, check.reversed_fen) == (
         50000,
@@ -105,7 +108,9 @@ def test_a_reversal_counts_as_reversed_and_the_rest_is_settled_again(campaign: C
 
 
 @pytest.mark.ledger_tampered
-def test_check_ledger_names_a_resident_whose_money_does_not_add_up(campaign: Campaign) -> None:
+def test_check_ledger_names_a_resident_whose_money_does_not_add_up(
+    as_admin: None, campaign: Campaign
+) -> None:
     pay(campaign, "T1", 30000)
     # Tampering behind the services' back: the excess hold disappears.
     Suspense.objects.filter(resident__id_number=ZHANG).delete()
@@ -122,7 +127,7 @@ def test_check_ledger_names_a_resident_whose_money_does_not_add_up(campaign: Cam
     assert report["campaigns"][0]["unbalanced"][0]["difference_fen"] == 5000
 
 
-def test_canbao_check_ledger_and_payments_position(campaign: Campaign) -> None:
+def test_canbao_check_ledger_and_payments_position(as_admin: None, campaign: Campaign) -> None:
     pay(campaign, "T1", 30000)
     pay(campaign, "T404", 25000, STRANGER, "无名氏")
     out = StringIO()
@@ -191,7 +196,7 @@ def test_received_is_enrolled_plus_held_plus_reversed_after_any_sequence(
             campaign=campaign,
             resident_ids=list(Resident.objects.values_list("pk", flat=True)),
             now=timezone.now(),
-            username="t",
+            actor=staff("t"),
         )
         assert (again.enrolled, again.withdrawn, again.resolved, again.suspended) == (0, 0, 0, {})
     finally:
@@ -203,7 +208,9 @@ def _do(campaign: Campaign, kind: str, arg: object) -> None:
         if kind == "reverse":
             channel = Payment.objects.filter(key=arg).values_list("channel", flat=True).first()
             if channel is not None:
-                reverse_payment(campaign=campaign, channel=channel, key=str(arg), reason="测试")
+                reverse_payment(
+                    campaign=campaign, channel=channel, key=str(arg), reason="测试", actor=staff()
+                )
             return
         assert isinstance(arg, dict)
         name = PEOPLE[arg["who"]][0] + ("某" if arg["wrong_name"] else "")

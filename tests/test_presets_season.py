@@ -47,7 +47,7 @@ PERSONAL_FEN = {
 def run_demo(preset: str) -> str:
     out = io.StringIO()
     call_command("demo", "--residents", str(RESIDENTS), "--seed", str(SEED), "--preset", preset,
-                 stdout=out)  # fmt: skip
+                 "--no-serve", stdout=out)  # fmt: skip
     return out.getvalue()
 
 

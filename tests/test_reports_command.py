@@ -15,7 +15,7 @@ from canbao.collection.models import Channel
 from canbao.collection.services import PaymentRow, record_payments
 from canbao.regions.models import Division
 from canbao.registry.services import import_residents
-from tests.conftest import COUNTY, OTHER_VILLAGE, VILLAGE, person_id, resident, xlsx_file
+from tests.conftest import COUNTY, OTHER_VILLAGE, VILLAGE, person_id, resident, staff, xlsx_file
 
 pytestmark = pytest.mark.django_db
 
@@ -25,15 +25,15 @@ PEOPLE = [(f"社区{n}", person_id(100 + n)) for n in range(4)]
 @pytest.fixture
 def campaign(daligang: dict[str, Division], tmp_path: Path) -> Campaign:
     rows = [resident(n, i, f"H{k}") for k, (n, i) in enumerate(PEOPLE)]
-    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), username="t").errors
-    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", username="t")
-    assess_campaign(campaign=campaign, username="t")
+    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), actor=staff("t")).errors
+    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff("t"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
     rows_paid = [
         PaymentRow(key=f"T{i}", paid_on=date(2019, 11, 20), amount_fen=25_000, id_number=i, name=n)
         for n, i in PEOPLE[:3]
     ]
     record_payments(
-        campaign=campaign, channel=Channel.TAX, rows=rows_paid, batch=None, username="t"
+        campaign=campaign, channel=Channel.TAX, rows=rows_paid, batch=None, actor=staff("t")
     )
     return campaign
 
@@ -93,7 +93,7 @@ def test_coverage_text_ranks_units_with_chinese_number_formats(campaign: Campaig
 
 
 def test_an_existing_workbook_is_replaced_only_with_force(
-    campaign: Campaign, tmp_path: Path
+    as_admin: None, campaign: Campaign, tmp_path: Path
 ) -> None:
     path = tmp_path / "进度.xlsx"
     assert run("coverage", "--as-of", "2019-11-20", "--xlsx", str(path))[0] == 0
@@ -104,7 +104,7 @@ def test_an_existing_workbook_is_replaced_only_with_force(
     assert run("coverage", "--xlsx", str(path), "--force")[0] == 0
 
 
-def test_usage_errors_exit_2(campaign: Campaign) -> None:
+def test_usage_errors_exit_2(as_admin: None, campaign: Campaign) -> None:
     status, _, message = run("coverage", "--within", "450110")
     assert status == 2 and "不在本次工作" in message
     status, _, message = run("tasks", "--from-registry", "--xlsx", "t.xlsx")
@@ -113,7 +113,9 @@ def test_usage_errors_exit_2(campaign: Campaign) -> None:
     assert status == 2
 
 
-def test_an_override_without_a_reason_is_refused_with_exit_1(campaign: Campaign) -> None:
+def test_an_override_without_a_reason_is_refused_with_exit_1(
+    as_admin: None, campaign: Campaign
+) -> None:
     status, out, _ = run("tasks", "--set", VILLAGE, "--task", "3", "--json")
     assert status == 1
     assert json.loads(out)["error"]["code"] == "reason_required"

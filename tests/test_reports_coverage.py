@@ -15,7 +15,16 @@ from canbao.regions.models import Division
 from canbao.registry.services import import_residents, import_roster
 from canbao.reports.coverage import GroupCoverage, coverage
 from canbao.reports.services import override_task
-from tests.conftest import COUNTY, OTHER_VILLAGE, VILLAGE, csv_file, person_id, resident, xlsx_file
+from tests.conftest import (
+    COUNTY,
+    OTHER_VILLAGE,
+    VILLAGE,
+    csv_file,
+    person_id,
+    resident,
+    staff,
+    xlsx_file,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +45,7 @@ def pay(campaign: Campaign, day: date, *people: tuple[str, str], fen: int = 25_0
         )
         for name, id_number in people
     ]
-    record_payments(campaign=campaign, channel=Channel.TAX, rows=rows, batch=None, username="t")
+    record_payments(campaign=campaign, channel=Channel.TAX, rows=rows, batch=None, actor=staff("t"))
 
 
 def subsidise(campaign: Campaign, day: date, *people: tuple[str, str]) -> None:
@@ -52,20 +61,22 @@ def subsidise(campaign: Campaign, day: date, *people: tuple[str, str]) -> None:
         )
         for name, id_number in people
     ]
-    record_payments(campaign=campaign, channel=Channel.PROXY, rows=rows, batch=None, username="t")
+    record_payments(
+        campaign=campaign, channel=Channel.PROXY, rows=rows, batch=None, actor=staff("t")
+    )
 
 
 @pytest.fixture
 def campaign(daligang: dict[str, Division], tmp_path: Path) -> Campaign:
     rows = [resident(n, i, f"C{k}") for k, (n, i) in enumerate(COMMUNITY)]
     rows += [resident(n, i, f"D{k}", village=OTHER_VILLAGE) for k, (n, i) in enumerate(DEMAOYUAN)]
-    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), username="t").errors
+    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), actor=staff("t")).errors
     roster = csv_file(tmp_path / "tk.csv", [list(p) for p in COMMUNITY[:2]], ROSTER_HEADER)
     assert not import_roster(
-        path=roster, category="extreme_poverty", source="civil_affairs", username="t"
+        path=roster, category="extreme_poverty", source="civil_affairs", actor=staff("t")
     ).errors
-    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", username="t")
-    assess_campaign(campaign=campaign, username="t")
+    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff("t"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
     return campaign
 
 
@@ -116,7 +127,7 @@ def test_a_reversed_payment_of_the_period_changes_the_past_report(campaign: Camp
         channel=Channel.TAX,
         key=f"T1120{COMMUNITY[2][1]}",
         reason="重复缴费退回",
-        username="t",
+        actor=staff("t"),
     )
     assert (
         coverage(campaign=campaign, as_of=date(2019, 11, 20), level="village").total.enrolled == 2
@@ -162,7 +173,7 @@ def test_equal_rates_share_a_rank_and_the_next_unit_skips_one(
     )
     # Tasks by hand: 大栗港社区 10, 德茂园 4, 朱家村 2.
     for code, task in ((VILLAGE, 10), (OTHER_VILLAGE, 4), ("430922117240", 2)):
-        override_task(campaign=campaign, code=code, task=task, reason="测试", username="t")
+        override_task(campaign=campaign, code=code, task=task, reason="测试", actor=staff("t"))
     pay(campaign, date(2019, 11, 20), *COMMUNITY[2:7], *DEMAOYUAN[:2])
     report = coverage(campaign=campaign, as_of=date(2019, 11, 20), level="village")
     assert [(u.name, u.rank, u.rate_of_task, u.gap_to_task) for u in report.units] == [

@@ -30,7 +30,7 @@ from canbao.reports.documents.followup_list import (
 from canbao.reports.documents.formats import count_text, rate_text, yuan_text
 from canbao.reports.documents.notices import build_notices, write_notices_pdf, write_notices_xlsx
 from tests import test_collection_withholding as bank
-from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident
+from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident, staff
 from tests.test_collection_payments import pay
 
 pytestmark = pytest.mark.django_db
@@ -119,17 +119,17 @@ def campaign(daligang: dict[str, Division], tmp_path: Path) -> Campaign:
         resident("钱七", QIAN, "H4"),
         resident("孙八", SUN, "H5", village="430922117239"),
     ]
-    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), username="t").errors
+    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), actor=staff("t")).errors
     for category, people in (
         ("extreme_poverty", [("王五", WANG)]),
         ("rural_dibao", [("钱七", QIAN)]),
     ):
         path = csv_file(tmp_path / f"{category}.csv", people, ("姓名", "公民身份号码"))
         assert not import_roster(
-            path=path, category=category, source="civil_affairs", username="t"
+            path=path, category=category, source="civil_affairs", actor=staff("t")
         ).errors
-    opened = open_campaign(area_code=COUNTY, policy="daligang-2020", username="局长")
-    assess_campaign(campaign=opened, username="局长")
+    opened = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff("局长"))
+    assess_campaign(campaign=opened, actor=staff("局长"))
     pay(opened, "T1", 25000, ZHANG, "张建国", paid_on="2019-11-20")
     pay(opened, "T2", 10000, LI, "李秀英", paid_on="2019-11-27")
     pay(opened, "T3", 25000, SUN, "孙八", paid_on="2019-11-27")

@@ -130,7 +130,9 @@ def test_the_bulletin_as_xlsx_has_numbers_formats_and_its_chart(
 
 
 @pytest.mark.django_db
-def test_report_bulletin_writes_json_xlsx_and_pdf(campaign: Campaign, tmp_path: Path) -> None:
+def test_report_bulletin_writes_json_xlsx_and_pdf(
+    as_admin: None, campaign: Campaign, tmp_path: Path
+) -> None:
     pdf, xlsx = tmp_path / "通报.pdf", tmp_path / "通报.xlsx"
     status, out, _ = run(
         *("bulletin", "--as-of", "2019-11-27", "--level", "township", "--json"),
@@ -153,7 +155,9 @@ def test_report_bulletin_writes_json_xlsx_and_pdf(campaign: Campaign, tmp_path: 
 
 
 @pytest.mark.django_db
-def test_report_followup_and_notices_for_a_village(campaign: Campaign, tmp_path: Path) -> None:
+def test_report_followup_and_notices_for_a_village(
+    as_admin: None, campaign: Campaign, tmp_path: Path
+) -> None:
     status, out, _ = run("followup", "--village", VILLAGE, "--json")
     assert status == 0
     data = json.loads(out)
@@ -173,7 +177,7 @@ def test_report_followup_and_notices_for_a_village(campaign: Campaign, tmp_path:
 
 @pytest.mark.django_db
 def test_the_documents_refuse_what_is_no_village_or_no_font(
-    campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    as_admin: None, campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     status, _, message = run("notices", "--village", TOWNSHIP)
     assert status == 2 and "不是村（社区）" in message

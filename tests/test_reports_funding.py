@@ -18,7 +18,16 @@ from canbao.regions.models import Division
 from canbao.registry.services import import_residents, import_roster
 from canbao.reports.funding import funding
 from canbao.reports.services import override_task
-from tests.conftest import COUNTY, OTHER_VILLAGE, VILLAGE, csv_file, person_id, resident, xlsx_file
+from tests.conftest import (
+    COUNTY,
+    OTHER_VILLAGE,
+    VILLAGE,
+    csv_file,
+    person_id,
+    resident,
+    staff,
+    xlsx_file,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +138,7 @@ def pay(
         )
         for name, id_number in people
     ]
-    record_payments(campaign=campaign, channel=channel, rows=rows, batch=None, username="t")
+    record_payments(campaign=campaign, channel=channel, rows=rows, batch=None, actor=staff("t"))
 
 
 def subsidise(campaign: Campaign, person: tuple[str, str], funder: str) -> None:
@@ -138,19 +147,19 @@ def subsidise(campaign: Campaign, person: tuple[str, str], funder: str) -> None:
 
 def roster(tmp_path: Path, category: str, source: str, *people: tuple[str, str]) -> None:
     path = csv_file(tmp_path / f"{category}.csv", [list(p) for p in people], ROSTER_HEADER)
-    assert not import_roster(path=path, category=category, source=source, username="t").errors
+    assert not import_roster(path=path, category=category, source=source, actor=staff("t")).errors
 
 
 @pytest.fixture
 def daligang_villages(daligang: dict[str, Division], tmp_path: Path) -> Campaign:
     rows = [resident(n, i, f"C{k}") for k, (n, i) in enumerate(COMMUNITY)]
     rows += [resident(n, i, f"D{k}", village=OTHER_VILLAGE) for k, (n, i) in enumerate(DEMAOYUAN)]
-    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), username="t").errors
+    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), actor=staff("t")).errors
     roster(tmp_path, "extreme_poverty", "civil_affairs", COMMUNITY[0])
     roster(tmp_path, "registered_poor", "rural_revitalization", COMMUNITY[1])
     roster(tmp_path, "disabled_1_2", "disabled_federation", COMMUNITY[1])
-    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", username="t")
-    assess_campaign(campaign=campaign, username="t")
+    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff("t"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
     return campaign
 
 
@@ -231,11 +240,11 @@ def wuming(db: None, tmp_path: Path) -> Campaign:
         resident(n, i, f"W{k}", village="450110100201" if k < 3 else "450110101201")
         for k, (n, i) in enumerate(WUMING_PEOPLE)
     ]
-    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), username="t").errors
-    campaign = open_campaign(area_code="450110", policy="wuming-2018", username="t")
-    assess_campaign(campaign=campaign, username="t")
-    override_task(campaign=campaign, code="450110100", task=3, reason="测试", username="t")
-    override_task(campaign=campaign, code="450110101", task=2, reason="测试", username="t")
+    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), actor=staff("t")).errors
+    campaign = open_campaign(area_code="450110", policy="wuming-2018", actor=staff("t"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
+    override_task(campaign=campaign, code="450110100", task=3, reason="测试", actor=staff("t"))
+    override_task(campaign=campaign, code="450110101", task=2, reason="测试", actor=staff("t"))
     return campaign
 
 

@@ -15,7 +15,7 @@ from canbao.regions.models import Division
 from canbao.registry.models import ImportBatch
 from canbao.registry.services import import_residents, import_roster
 from canbao.reports.funds import fund_summary
-from tests.conftest import COUNTY, csv_file, person_id, resident, xlsx_file
+from tests.conftest import COUNTY, csv_file, person_id, resident, staff, xlsx_file
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +30,9 @@ def dazhu(db: None, tmp_path: Path) -> Campaign:
     )
     Division.objects.create(code="511724001001", name="竹阳社区", level="village", parent=town)
     rows = [resident(n, i, f"Z{k}", village="511724001001") for k, (n, i) in enumerate(PEOPLE)]
-    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), username="t").errors
-    campaign = open_campaign(area_code="511724", policy="dazhu-2022", username="t")
-    assess_campaign(campaign=campaign, username="t")
+    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), actor=staff("t")).errors
+    campaign = open_campaign(area_code="511724", policy="dazhu-2022", actor=staff("t"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
     return campaign
 
 
@@ -41,7 +41,7 @@ def pay(campaign: Campaign, channel: str, day: date, *people: tuple[str, str]) -
         PaymentRow(key=f"{channel}{i}", paid_on=day, amount_fen=32_000, id_number=i, name=n)
         for n, i in people
     ]
-    record_payments(campaign=campaign, channel=channel, rows=rows, batch=None, username="t")
+    record_payments(campaign=campaign, channel=channel, rows=rows, batch=None, actor=staff("t"))
 
 
 def credit(campaign: Campaign, day: date, bank: str, fen: int, count: int) -> None:
@@ -98,7 +98,11 @@ def test_a_day_limits_payments_enrollments_and_transfers(dazhu: Campaign) -> Non
 def test_a_reversal_shows_beside_the_channel_and_leaves_the_net(dazhu: Campaign) -> None:
     pay(dazhu, Channel.TAX, date(2021, 10, 8), *PEOPLE[:2])
     reverse_payment(
-        campaign=dazhu, channel=Channel.TAX, key=f"tax{PEOPLE[0][1]}", reason="退费", username="t"
+        campaign=dazhu,
+        channel=Channel.TAX,
+        key=f"tax{PEOPLE[0][1]}",
+        reason="退费",
+        actor=staff("t"),
     )
     [tax] = fund_summary(campaign=dazhu).personal
     assert (tax.payments, tax.received_fen, tax.reversed_fen, tax.net_fen) == (
@@ -116,15 +120,17 @@ def test_subsidies_owed_and_received_by_funder(
     disabled person by the disabled persons' federation (250 yuan, not paid yet)."""
     wubao, disabled = (person_id(31), "五保"), (person_id(32), "残疾")
     rows = [resident(disabled[1], disabled[0], "H2"), resident(wubao[1], wubao[0], "H1")]
-    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), username="t").errors
+    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), actor=staff("t")).errors
     for category, source, (id_number, name) in (
         ("extreme_poverty", "civil_affairs", wubao),
         ("disabled_1_2", "disabled_federation", disabled),
     ):
         path = csv_file(tmp_path / f"{category}.csv", [[name, id_number]], ("姓名", "公民身份号码"))
-        assert not import_roster(path=path, category=category, source=source, username="t").errors
-    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", username="t")
-    assess_campaign(campaign=campaign, username="t")
+        assert not import_roster(
+            path=path, category=category, source=source, actor=staff("t")
+        ).errors
+    campaign = open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff("t"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
     row = PaymentRow(
         key="MA1",
         paid_on=date(2019, 12, 1),
@@ -133,7 +139,9 @@ def test_subsidies_owed_and_received_by_funder(
         name=wubao[1],
         funder="medical_assistance",
     )
-    record_payments(campaign=campaign, channel=Channel.PROXY, rows=[row], batch=None, username="t")
+    record_payments(
+        campaign=campaign, channel=Channel.PROXY, rows=[row], batch=None, actor=staff("t")
+    )
     summary = fund_summary(campaign=campaign)
     assert [
         (f.funder, f.persons, f.owed_fen, f.received_fen, f.balance_fen) for f in summary.subsidies

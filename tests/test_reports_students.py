@@ -20,7 +20,7 @@ from canbao.regions.models import Division
 from canbao.registry.schools import import_schools
 from canbao.registry.services import import_residents, import_roster
 from canbao.reports.students import StudentsReport, student_statistics
-from tests.conftest import csv_file, resident
+from tests.conftest import csv_file, resident, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -73,10 +73,10 @@ def campaign(db: None, tmp_path: Path) -> Campaign:
         resident(*CHEN_YONG, "H4", village=DONGGUA),
         resident(*CHEN_CHEN, "H4", "子", DONGGUA),
     ]
-    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), username="t").errors
+    assert not import_residents(path=csv_file(tmp_path / "r.csv", rows), actor=staff("t")).errors
     poor = csv_file(tmp_path / "poor.csv", [list(WANG_QIANG)], ("姓名", "公民身份号码"))
     assert not import_roster(
-        path=poor, category="registered_poor", source="rural_revitalization", username="t"
+        path=poor, category="registered_poor", source="rural_revitalization", actor=staff("t")
     ).errors
     schools(
         tmp_path / "september.csv",
@@ -89,8 +89,8 @@ def campaign(db: None, tmp_path: Path) -> Campaign:
         [MIDDLE, "九年级", "3班", *ZHAO_PENG],
         [MIDDLE, "九年级", "3班", *STRANGER],
     )
-    campaign = open_campaign(area_code=CHUXIONG, policy="chuxiong-2021", username="t")
-    assess_campaign(campaign=campaign, username="t")
+    campaign = open_campaign(area_code=CHUXIONG, policy="chuxiong-2021", actor=staff("t"))
+    assess_campaign(campaign=campaign, actor=staff("t"))
     pay(campaign, date(2020, 10, 15), LI_MING, FULL_FEN)
     pay(campaign, date(2020, 11, 20), WANG_QIANG, POOR_FEN)
     pay(campaign, date(2020, 11, 25), CHEN_CHEN, 20_000)  # short: held, not enrolled
@@ -101,14 +101,16 @@ def campaign(db: None, tmp_path: Path) -> Campaign:
 def schools(path: Path, as_of: date, *rows: list[str]) -> None:
     rows_with_number = [[*row, ""] for row in rows]
     roster = csv_file(path, rows_with_number, SCHOOL_HEADER, title="楚雄市在校学生名册")
-    assert not import_schools(path=roster, as_of=as_of, username="教育局").errors
+    assert not import_schools(path=roster, as_of=as_of, actor=staff("教育局")).errors
 
 
 def pay(campaign: Campaign, day: date, who: tuple[str, str], fen: int) -> None:
     name, id_number = who
     key = f"T{day:%m%d}{id_number}"
     row = PaymentRow(key=key, paid_on=day, amount_fen=fen, id_number=id_number, name=name)
-    record_payments(campaign=campaign, channel=Channel.TAX, rows=[row], batch=None, username="t")
+    record_payments(
+        campaign=campaign, channel=Channel.TAX, rows=[row], batch=None, actor=staff("t")
+    )
 
 
 def figures(report: StudentsReport) -> list[tuple[object, ...]]:
@@ -196,7 +198,9 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_the_command_prints_json_text_and_a_workbook(campaign: Campaign, tmp_path: Path) -> None:
+def test_the_command_prints_json_text_and_a_workbook(
+    as_admin: None, campaign: Campaign, tmp_path: Path
+) -> None:
     data = json.loads(run("--as-of", "2020-11-30", "--json"))
     assert set(data) == {"campaign", "as_of", "schools", "total"}
     assert data["total"] == {

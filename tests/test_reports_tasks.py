@@ -25,7 +25,7 @@ from canbao.reports.services import (
     override_task,
     tasks_from_registry,
 )
-from tests.conftest import COUNTY, TOWNSHIP, person_id, resident, xlsx_file
+from tests.conftest import COUNTY, TOWNSHIP, person_id, resident, staff, xlsx_file
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,7 @@ def daligang_town(db: None) -> Campaign:
         Division.objects.create(
             code=code_of(notice_name), name=name, level="village", parent=township
         )
-    return open_campaign(area_code=COUNTY, policy="daligang-2020", username="t")
+    return open_campaign(area_code=COUNTY, policy="daligang-2020", actor=staff("t"))
 
 
 def daligang_table() -> Path:
@@ -140,7 +140,7 @@ def test_daligang_table_is_refused_for_its_near_miss_and_nothing_is_written(
     daligang_town: Campaign,
 ) -> None:
     with pytest.raises(TaskImportRefused) as refused:
-        import_task_table(campaign=daligang_town, path=daligang_table(), username="t")
+        import_task_table(campaign=daligang_town, path=daligang_table(), actor=staff("t"))
     [problem] = refused.value.problems
     assert problem.row == 13 and problem.problem.name == "黄栗洑"
     assert problem.describe() == (
@@ -155,7 +155,7 @@ def test_daligang_table_goes_in_once_the_near_miss_is_named(daligang_town: Campa
         campaign=daligang_town,
         path=daligang_table(),
         given={"黄栗洑": code_of("黄栗洑")},
-        username="镇医保站",
+        actor=staff("镇医保站"),
     )
     assert result.changed == 18
     assert result.matches[2].candidate.name == "大栗港社区居委会"
@@ -186,6 +186,7 @@ def test_a_dry_run_checks_the_table_and_writes_nothing(daligang_town: Campaign) 
         path=daligang_table(),
         given={"黄栗洑": code_of("黄栗洑")},
         dry_run=True,
+        actor=staff(),
     )
     assert result.dry_run and len(result.matches) == 18
     assert not UnitTask.objects.exists()
@@ -195,7 +196,7 @@ def test_two_names_for_one_unit_are_refused(daligang_town: Campaign, tmp_path: P
     path = tmp_path / "t.csv"
     path.write_text("单位名称,任务数\n德茂园,2900\n德茂园村委会,2901\n", encoding="utf-8")
     with pytest.raises(TaskImportRefused) as refused:
-        import_task_table(campaign=daligang_town, path=path)
+        import_task_table(campaign=daligang_town, path=path, actor=staff())
     assert [(p.row, p.problem.code) for p in refused.value.problems] == [
         (2, "duplicate_unit"),
         (3, "duplicate_unit"),
@@ -212,13 +213,13 @@ def wuming(db: None) -> Campaign:
         Division.objects.create(
             code=f"450110{100 + number:03d}", name=name, level="township", parent=district
         )
-    return open_campaign(area_code="450110", policy="wuming-2018", username="t")
+    return open_campaign(area_code="450110", policy="wuming-2018", actor=staff("t"))
 
 
 def test_wuming_table_comes_out_as_printed(wuming: Campaign) -> None:
     table = shipped_table("wuming-2018")
     assert table is not None
-    result = import_task_table(campaign=wuming, path=table)
+    result = import_task_table(campaign=wuming, path=table, actor=staff())
     assert result.changed == 13 and result.report.findings == ()
     report = coverage(campaign=wuming, as_of=wuming.opened_at.date(), level="township")
     assert report.total.task == 608_897
@@ -230,8 +231,8 @@ def test_wuming_table_comes_out_as_printed(wuming: Campaign) -> None:
 def test_importing_the_same_table_again_changes_nothing(wuming: Campaign) -> None:
     table = shipped_table("wuming-2018")
     assert table is not None
-    import_task_table(campaign=wuming, path=table)
-    again = import_task_table(campaign=wuming, path=table)
+    import_task_table(campaign=wuming, path=table, actor=staff())
+    again = import_task_table(campaign=wuming, path=table, actor=staff())
     assert (again.changed, again.unchanged) == (0, 13)
     assert TaskChange.objects.count() == 13
 
@@ -242,13 +243,13 @@ def test_importing_the_same_table_again_changes_nothing(wuming: Campaign) -> Non
 def test_an_override_is_kept_with_who_when_and_why(wuming: Campaign) -> None:
     table = shipped_table("wuming-2018")
     assert table is not None
-    import_task_table(campaign=wuming, path=table)
+    import_task_table(campaign=wuming, path=table, actor=staff())
     override_task(
         campaign=wuming,
         code="450110100",
         task=70_000,
         reason="区政府批复调减城厢镇任务",
-        username="区医保局",
+        actor=staff("区医保局"),
     )
     row = UnitTask.objects.get(division__code="450110100")
     assert (row.task, row.population, row.source) == (70_000, 73_769, TaskSource.OVERRIDE)
@@ -266,9 +267,9 @@ def test_an_override_is_kept_with_who_when_and_why(wuming: Campaign) -> None:
 
 def test_an_override_needs_a_reason_and_a_unit_of_the_campaign(wuming: Campaign) -> None:
     with pytest.raises(InputError, match="原因"):
-        override_task(campaign=wuming, code="450110100", task=1, reason=" ")
+        override_task(campaign=wuming, code="450110100", task=1, reason=" ", actor=staff())
     with pytest.raises(InputError, match="430922"):
-        override_task(campaign=wuming, code="430922", task=1, reason="x")
+        override_task(campaign=wuming, code="430922", task=1, reason="x", actor=staff())
     assert not TaskChange.objects.exists()
 
 
@@ -279,8 +280,8 @@ def test_tasks_from_the_registry_freeze_its_population(
         resident(f"人{n}", person_id(300 + n), f"H{n}", village=code_of("德茂园"))
         for n in range(21)
     ]
-    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), username="t").errors
-    changed, unchanged = tasks_from_registry(campaign=daligang_town, username="t")
+    assert not import_residents(path=xlsx_file(tmp_path / "r.xlsx", rows), actor=staff("t")).errors
+    changed, unchanged = tasks_from_registry(campaign=daligang_town, actor=staff("t"))
     assert (changed, unchanged) == (18, 0)
     row = UnitTask.objects.get(division__code=code_of("德茂园"))
     assert (row.population, row.task, row.source) == (21, 20, TaskSource.REGISTRY)  # 19.95
@@ -299,6 +300,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_the_command_refuses_a_near_miss_with_exit_1_and_the_candidates(
+    as_admin: None,
     daligang_town: Campaign,
 ) -> None:
     status, out, _ = run("tasks", "--table", str(daligang_table()), "--json")
@@ -310,7 +312,9 @@ def test_the_command_refuses_a_near_miss_with_exit_1_and_the_candidates(
     assert problem["candidates"] == [{"code": code_of("黄栗洑"), "name": "黄栗伏村委会"}]
 
 
-def test_the_command_imports_with_match_and_lists_the_tasks(daligang_town: Campaign) -> None:
+def test_the_command_imports_with_match_and_lists_the_tasks(
+    as_admin: None, daligang_town: Campaign
+) -> None:
     status, out, _ = run(
         "tasks", "--table", str(daligang_table()), "--match", f"黄栗洑={code_of('黄栗洑')}"
     )

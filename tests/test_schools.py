@@ -23,7 +23,7 @@ from canbao.registry.models import (
 )
 from canbao.registry.schools import import_schools
 from canbao.registry.services import import_residents
-from tests.conftest import csv_file, person_id, resident, xlsx_file
+from tests.conftest import add_admin, csv_file, person_id, resident, staff, xlsx_file
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def family(daligang: dict[str, object], tmp_path: Path) -> None:
     relations = ("子", "女", "子")
     rows = [resident(*FATHER)]
     rows += [resident(*child, relation=r) for child, r in zip(CHILDREN, relations, strict=True)]
-    result = import_residents(path=csv_file(tmp_path / "family.csv", rows), username="t")
+    result = import_residents(path=csv_file(tmp_path / "family.csv", rows), actor=staff("t"))
     assert not result.errors
 
 
@@ -69,7 +69,7 @@ def current() -> list[tuple[Any, ...]]:
 
 
 def imported(path: Path, as_of: date, **kw: Any) -> ImportResult:
-    result = import_schools(path=path, as_of=as_of, username="教育局", **kw)
+    result = import_schools(path=path, as_of=as_of, actor=staff("教育局"), **kw)
     assert not result.errors, result.errors
     return result
 
@@ -141,7 +141,7 @@ def test_every_bad_row_is_named_and_nothing_is_written(family: None, tmp_path: P
             row(SCHOOL, "一年级", FATHER, "一" * 41),  # row 10
         ],
     )
-    result = import_schools(path=path, as_of=SEPTEMBER, username="t")
+    result = import_schools(path=path, as_of=SEPTEMBER, actor=staff("t"))
     assert [(e.row, e.column, e.code) for e in result.errors] == [
         (4, "学校名称", "school_empty"),
         (5, "年级", "grade_empty"),
@@ -165,7 +165,7 @@ def test_every_bad_row_is_named_and_nothing_is_written(family: None, tmp_path: P
 
 def test_a_dry_run_counts_and_writes_nothing(family: None, tmp_path: Path) -> None:
     path = roster(tmp_path, [row(SCHOOL, "一年级", CHILDREN[0]), row(SCHOOL, "一年级", STRANGER)])
-    result = import_schools(path=path, as_of=SEPTEMBER, dry_run=True, username="t")
+    result = import_schools(path=path, as_of=SEPTEMBER, dry_run=True, actor=staff("t"))
     assert (result.batch, result.created, len(result.unknown)) == (None, 1, 1)
     assert result.message == "试导入：共2行，将新增1、更新0、未变0，1人待核实；未写入任何数据。"
     assert not ImportBatch.objects.filter(kind="schools").exists()
@@ -266,7 +266,7 @@ def test_a_roster_older_than_the_one_in_effect_is_refused(family: None, tmp_path
         [row(SCHOOL, "一年级", CHILDREN[1]), row("桃江县第一中学", "七年级", CHILDREN[2])],
         name="old.csv",
     )
-    result = import_schools(path=old, as_of=SEPTEMBER, username="t")
+    result = import_schools(path=old, as_of=SEPTEMBER, actor=staff("t"))
     assert [(e.row, e.column, e.code) for e in result.errors] == [
         (3, "学校名称", "later_roster"),
         (4, "学校名称", "other_school"),
@@ -315,9 +315,13 @@ def canbao(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_command_imports_a_roster_as_of_a_date_and_names_errors(tmp_path: Path) -> None:
+def test_the_command_imports_a_roster_as_of_a_date_and_names_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database = tmp_path / "canbao.sqlite3"
     assert canbao(database, "init").returncode == 0
+    add_admin(f"sqlite:///{database}")
+    monkeypatch.setenv("CANBAO_AS", "admin")
     divisions = csv_file(
         tmp_path / "d.csv",
         [["430922", "桃江县"], ["430922117", "大栗港镇"], ["430922117201", "大栗港社区居委会"]],

@@ -33,6 +33,7 @@ from canbao.demo.plans import PRESET_SEASONS
 from canbao.demo.policies import demo_policy
 from canbao.demo.season import Season, write_season
 from canbao.demo.synthetic import generate_county
+from tests.conftest import staff
 
 SEED = 7
 
@@ -57,8 +58,8 @@ def preset_campaign(tmp_path: Path, preset: str, residents: int = 1200) -> Campa
     if demo.file_name:
         policy = str(tmp_path / demo.file_name)
         Path(policy).write_text(demo.text, encoding="utf-8")
-    campaign = open_campaign(area_code=season.county.code, policy=policy, username="test")
-    assess_campaign(campaign=campaign, username="test")
+    campaign = open_campaign(area_code=season.county.code, policy=policy, actor=staff("test"))
+    assess_campaign(campaign=campaign, actor=staff("test"))
     return campaign
 
 
@@ -95,27 +96,34 @@ def issue_books(campaign: Campaign, season: Season) -> None:
             village_code=book.village_code,
             first=book.first,
             last=book.last,
-            username="test",
+            actor=staff("test"),
         )
 
 
 def import_all(campaign: Campaign, season: Season) -> None:
     for day in season.tax_days:
-        assert not import_payments(path=day.path, campaign=campaign, channel="tax").errors
+        assert not import_payments(
+            path=day.path, campaign=campaign, channel="tax", actor=staff()
+        ).errors
     if season.repeated is not None:
-        repeated = import_payments(path=season.repeated, campaign=campaign, channel="tax")
+        repeated = import_payments(
+            path=season.repeated, campaign=campaign, channel="tax", actor=staff()
+        )
         assert repeated.repeated and repeated.created == 0
     issue_books(campaign, season)
     for cash in season.cash:
-        assert not import_payments(path=cash.path, campaign=campaign, channel="cash").errors
+        assert not import_payments(
+            path=cash.path, campaign=campaign, channel="cash", actor=staff()
+        ).errors
     for proxy in season.proxy:
         result = import_payments(
-            path=proxy.path, campaign=campaign, channel="proxy", funder=proxy.funder
+            path=proxy.path, campaign=campaign, channel="proxy", funder=proxy.funder, actor=staff()
         )
         assert not result.errors
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("as_admin")
 def test_it_writes_files_the_importers_read_without_an_error(tmp_path: Path) -> None:
     campaign = preset_campaign(tmp_path, "daligang-2020")
     season = season_of(campaign, "daligang-2020", tmp_path / "season")
@@ -125,21 +133,32 @@ def test_it_writes_files_the_importers_read_without_an_error(tmp_path: Path) -> 
         day.path.read_bytes() for day in season.tax_days if day.day == season.repeated_of
     )
     for day in season.tax_days:
-        checked = import_payments(path=day.path, campaign=campaign, channel="tax", dry_run=True)
+        checked = import_payments(
+            path=day.path, campaign=campaign, channel="tax", dry_run=True, actor=staff()
+        )
         assert checked.errors == [] and checked.rows == day.lines > 0
-        credits = import_bank_credits(path=day.bank_file, campaign=campaign, dry_run=True)
+        credits = import_bank_credits(
+            path=day.bank_file, campaign=campaign, dry_run=True, actor=staff()
+        )
         assert credits.errors == []
     assert {proxy.funder for proxy in season.proxy} >= {"medical_assistance", "county_finance"}
     for proxy in season.proxy:
         checked = import_payments(
-            path=proxy.path, campaign=campaign, channel="proxy", funder=proxy.funder, dry_run=True
+            path=proxy.path,
+            campaign=campaign,
+            channel="proxy",
+            funder=proxy.funder,
+            dry_run=True,
+            actor=staff(),
         )
         assert checked.errors == [] and checked.rows == proxy.lines
     issue_books(campaign, season)
     (book,) = season.books
     (cash,) = season.cash
     assert (book.collector, book.first, book.last) == ("刘会计", 1001, 1100)
-    checked = import_payments(path=cash.path, campaign=campaign, channel="cash", dry_run=True)
+    checked = import_payments(
+        path=cash.path, campaign=campaign, channel="cash", dry_run=True, actor=staff()
+    )
     assert checked.errors == [] and checked.rows == cash.lines == book.used > 0
     # Daligang's notice has no bank withholding.
     assert season.agreements is None
@@ -147,6 +166,7 @@ def test_it_writes_files_the_importers_read_without_an_error(tmp_path: Path) -> 
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("as_admin")
 def test_the_money_in_the_files_is_the_money_recorded(tmp_path: Path) -> None:
     campaign = preset_campaign(tmp_path, "daligang-2020")
     season = season_of(campaign, "daligang-2020", tmp_path / "season")
@@ -157,24 +177,25 @@ def test_the_money_in_the_files_is_the_money_recorded(tmp_path: Path) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("as_admin")
 def test_a_withholding_round_trip_records_the_successes_of_the_returns(tmp_path: Path) -> None:
     """Wuming's residents pay by bank withholding: agreements, a deduction, the bank's return
     with failures, a retry of the insufficient balances."""
     campaign = preset_campaign(tmp_path, "wuming-2018")
     season = season_of(campaign, "wuming-2018", tmp_path / "season")
     assert season.tax_days == () and season.cash == () and season.agreements is not None
-    assert not import_agreements(path=season.agreements).errors
+    assert not import_agreements(path=season.agreements, actor=staff()).errors
     plan = PRESET_SEASONS["wuming-2018"].plan.withholding
     assert plan is not None
-    batch = create_batch(campaign=campaign, out=tmp_path / "batch1.csv")
+    batch = create_batch(campaign=campaign, out=tmp_path / "batch1.csv", actor=staff())
     first = write_withholding_return(
         batch_file=tmp_path / "batch1.csv",
         out=tmp_path / "return1.csv",
         paid_on=plan.first_day,
         seed=SEED,
     )
-    assert not import_returns(path=first.path, campaign=campaign).errors
-    retry = create_retry(campaign=campaign, out=tmp_path / "batch2.csv")
+    assert not import_returns(path=first.path, campaign=campaign, actor=staff()).errors
+    retry = create_retry(campaign=campaign, out=tmp_path / "batch2.csv", actor=staff())
     second = write_withholding_return(
         batch_file=tmp_path / "batch2.csv",
         out=tmp_path / "return2.csv",
@@ -182,10 +203,10 @@ def test_a_withholding_round_trip_records_the_successes_of_the_returns(tmp_path:
         seed=SEED,
         failures=False,
     )
-    assert not import_returns(path=second.path, campaign=campaign).errors
+    assert not import_returns(path=second.path, campaign=campaign, actor=staff()).errors
     for proxy in season.proxy:
         assert not import_payments(
-            path=proxy.path, campaign=campaign, channel="proxy", funder=proxy.funder
+            path=proxy.path, campaign=campaign, channel="proxy", funder=proxy.funder, actor=staff()
         ).errors
 
     returned = [r for path in (first.path, second.path) for r in rows(path)]
@@ -203,6 +224,7 @@ def test_a_withholding_round_trip_records_the_successes_of_the_returns(tmp_path:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("as_admin")
 def test_its_faults_show_as_suspense_and_as_one_bank_difference(tmp_path: Path) -> None:
     campaign = preset_campaign(tmp_path, "daligang-2020")
     season = season_of(campaign, "daligang-2020", tmp_path / "season")
@@ -224,7 +246,11 @@ def test_its_faults_show_as_suspense_and_as_one_bank_difference(tmp_path: Path) 
     assert short is not None
     for day in season.tax_days:
         result = reconcile_day(
-            campaign=campaign, day=day.day, tax_file=day.path, bank_file=day.bank_file
+            campaign=campaign,
+            day=day.day,
+            tax_file=day.path,
+            bank_file=day.bank_file,
+            actor=staff(),
         )
         if day.day == short.day:
             (difference,) = result.differences
@@ -238,6 +264,7 @@ def test_its_faults_show_as_suspense_and_as_one_bank_difference(tmp_path: Path) 
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("as_admin")
 def test_where_villages_collect_cash_the_faults_come_with_the_cash(tmp_path: Path) -> None:
     """Songming's villages collect 120 yuan a person in cash, by household: a receipt book per
     village, a register per township; the faults are on the cash."""
@@ -272,6 +299,7 @@ def rows_plain(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("as_admin")
 def test_the_same_seed_writes_the_same_files_and_another_seed_others(tmp_path: Path) -> None:
     campaign = preset_campaign(tmp_path, "daligang-2020")
     one = season_of(campaign, "daligang-2020", tmp_path / "one")

@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -36,12 +37,21 @@ def create_account(
     funder: str = "",
     categories: tuple[str, ...] = (),
     channel: str = "",
-    actor: Any,
+    actor: AbstractBaseUser | None,
 ) -> Account:
     """A new user with its role. Each role gets exactly the attachments it needs: a township
     or village for the local roles, a funder and its categories for a department, one channel
-    for an integration."""
+    for an integration.
+
+    ``actor`` None is the bootstrap of a fresh database: allowed only while no account exists,
+    and only for a county administrator, who is recorded as having created itself."""
     User = get_user_model()
+    if actor is None and Account.objects.exists():
+        raise InputError("actor_required", "已有账号：新建账号须由有管理权限的账号操作")
+    if actor is None and role is not Role.COUNTY_ADMIN:
+        raise InputError(
+            "first_account_admin", f"第一个账号须为{Role.COUNTY_ADMIN.label}（county_admin）"
+        )
     if User.objects.filter(username=username).exists():
         raise InputError("account_exists", f"账号“{username}”已存在")
     division = _division_for(role, division_code)
@@ -62,12 +72,7 @@ def create_account(
             )
     elif channel:
         raise InputError("channel_not_for_role", "只有系统对接账号可指定缴费渠道")
-    try:
-        validate_password(password)
-    except ValidationError as invalid:
-        raise InputError(
-            "weak_password", "密码不符合要求：" + "；".join(invalid.messages)
-        ) from None
+    _check_password(password, User(username=username))
     with transaction.atomic():
         user = User.objects.create_user(username=username, password=password)
         account = Account.objects.create(
@@ -80,10 +85,45 @@ def create_account(
         )
         record_audit(
             action="account_create",
-            actor=actor,
+            actor=actor or user,
             details={"account": username, "role": role.value, "division": division_code},
         )
     return account
+
+
+def change_password(*, account: Account, password: str, actor: AbstractBaseUser) -> None:
+    _check_password(password, account.user)
+    with transaction.atomic():
+        account.user.set_password(password)
+        account.user.save(update_fields=["password"])
+        record_audit(
+            action="account_password",
+            actor=actor,
+            details={"account": account.user.get_username()},
+        )
+
+
+def disable_account(*, account: Account, actor: AbstractBaseUser) -> None:
+    """The user can no longer log in nor act, and its tokens are revoked; its audit rows and
+    the batches it imported keep naming it."""
+    with transaction.atomic():
+        account.user.is_active = False
+        account.user.save(update_fields=["is_active"])
+        account.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        record_audit(
+            action="account_disable",
+            actor=actor,
+            details={"account": account.user.get_username()},
+        )
+
+
+def _check_password(password: str, user: Any = None) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as invalid:
+        raise InputError(
+            "weak_password", "密码不符合要求：" + "；".join(invalid.messages)
+        ) from None
 
 
 def _division_for(role: Role, code: str) -> Division | None:
@@ -100,7 +140,7 @@ def _division_for(role: Role, code: str) -> Division | None:
     return division
 
 
-def issue_token(*, account: Account, actor: Any) -> str:
+def issue_token(*, account: Account, actor: AbstractBaseUser) -> str:
     """A new token for an integration; the caller shows it once, it is not kept."""
     if account.role != Role.INTEGRATION:
         raise InputError("token_not_for_role", "只有系统对接账号可以签发接口令牌")
@@ -127,7 +167,7 @@ def account_for_token(raw: str) -> Account | None:
     return token.account
 
 
-def revoke_tokens(*, account: Account, actor: Any) -> int:
+def revoke_tokens(*, account: Account, actor: AbstractBaseUser) -> int:
     with transaction.atomic():
         count = account.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         record_audit(

@@ -21,7 +21,7 @@ from canbao.policy.loader import parse_policy_text, policy_text
 from canbao.policy.quote import Quote
 from canbao.policy.schema import Policy
 from canbao.regions.models import Division
-from canbao.registry.batches import Progress, StageSpec, acting_username, record_audit
+from canbao.registry.batches import Progress, StageSpec, record_audit
 from canbao.registry.models import CategoryFact, Resident
 
 CHUNK = 50_000
@@ -35,8 +35,7 @@ def open_campaign(
     *,
     area_code: str,
     policy: str,
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
 ) -> Campaign:
     """Open the campaign of a pooling area for the policy's coverage year; the policy's text is
     kept with the campaign."""
@@ -52,7 +51,7 @@ def open_campaign(
             f"政策 {parsed.id} 适用于 {parsed.pooling_area}（{parsed.division_code}），"
             f"与统筹区 {area.name}（{code}）不符",
         )
-    who = acting_username(actor, username)
+    who = actor.get_username()
     with transaction.atomic():
         if Campaign.objects.filter(area=area, coverage_year=parsed.coverage_year).exists():
             raise CampaignError(
@@ -69,7 +68,6 @@ def open_campaign(
         record_audit(
             action="open_campaign",
             actor=actor,
-            username=who,
             details={"campaign": campaign.pk, "policy": parsed.id, "area": code},
         )
     return campaign
@@ -199,8 +197,7 @@ def _residents(area: Division, day: date) -> Iterator[list[tuple[_Row, list[str]
 def assess_campaign(
     *,
     campaign: Campaign,
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> AssessResult:
@@ -210,7 +207,6 @@ def assess_campaign(
     policy = campaign_policy(campaign)
     assessor = _Assessor(campaign, policy)
     now = now or timezone.now()
-    who = acting_username(actor, username)
     result = AssessResult(campaign=campaign.pk, day=assessor.day)
     with transaction.atomic(), connection.cursor() as cursor:
         lock_campaign(campaign.pk)
@@ -242,9 +238,7 @@ def assess_campaign(
             .order_by(F("payable_fen").desc(nulls_last=True))
         )
         if result.created or result.updated:  # run again on the same registry: nothing to audit
-            record_audit(
-                action="assess_campaign", actor=actor, username=who, details=result.as_json()
-            )
+            record_audit(action="assess_campaign", actor=actor, details=result.as_json())
     return result
 
 

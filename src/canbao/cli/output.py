@@ -22,9 +22,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
+from canbao.accounts.scope import Permission, Scope
 from canbao.cli import USAGE_ERROR
+from canbao.cli.acting import NO_ACCOUNT, acting_scope, add_acting_option
 from canbao.cli.escape import printable
 from canbao.cli.parser import ClerkParser
 from canbao.registry.batches import (
@@ -32,6 +35,7 @@ from canbao.registry.batches import (
     Progress,
     RowError,
     describe_errors,
+    record_audit,
     write_errors_xlsx,
 )
 from canbao.tabular import OutputError, check_output, replacing
@@ -54,7 +58,36 @@ class EscapingOutput(OutputWrapper):
 class CanbaoCommand(BaseCommand):
     """A command as a clerk meets it: usage and usage errors in Chinese (``ClerkParser``),
     Django's own options working but hidden from its help, a usage error printed as its message
-    alone, stdout and stderr that escape control characters."""
+    alone, stdout and stderr that escape control characters.
+
+    A command that writes, exports a file or reads personal data sets ``takes_account``: it
+    takes ``--as 账号`` (``canbao.cli.acting``), checked against ``permission`` before ``handle``
+    runs, which then acts as ``self.actor`` within ``self.scope``."""
+
+    takes_account = False
+    scope: Scope = NO_ACCOUNT
+
+    def permission(self, options: dict[str, Any]) -> Permission | None:
+        """What the account must be allowed for this call; None: no account is needed."""
+        return None
+
+    def act_as(self, options: dict[str, Any]) -> Scope:
+        return acting_scope(options.get("acting_as"), self.permission(options))
+
+    @property
+    def actor(self) -> AbstractBaseUser:
+        user: AbstractBaseUser | None = self.scope.user
+        if user is None:  # pragma: no cover - ``permission`` said no account was needed
+            raise CommandError("这项操作须指明账号（--as）", returncode=USAGE_ERROR)
+        return user
+
+    def record_export(self, what: str, paths: Sequence[Path], **details: Any) -> None:
+        """The audit row of files written with personal or reported data."""
+        record_audit(
+            action="export",
+            actor=self.actor,
+            details={"what": what, "files": [str(path) for path in paths], **details},
+        )
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = ClerkParser(
@@ -74,6 +107,8 @@ class CanbaoCommand(BaseCommand):
         for name in ("--traceback", "--no-color", "--force-color", "--skip-checks"):
             parser.add_argument(name, action="store_true", help=SUPPRESS)
         self.add_arguments(parser)
+        if self.takes_account:
+            add_acting_option(parser)
         return parser
 
     def execute(self, *args: Any, **options: Any) -> str | None:
@@ -82,6 +117,8 @@ class CanbaoCommand(BaseCommand):
         self.stderr = EscapingOutput(self._raw_stderr)
         self.stderr.style_func = self.style.ERROR
         try:
+            if self.takes_account:
+                self.scope = self.act_as(options)
             result: str | None = super().execute(*args, **options)
         except CommandError as error:
             # Django would print it as "CommandError: ..."; a clerk reads the message alone.

@@ -23,6 +23,11 @@ GROUPS: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         (
             Entry("init", (), "创建或升级数据库（DATABASE_URL 所指，默认为用户数据目录中的文件）"),
             Entry("demo", (), "演示：生成一个模拟县，导入后按通知走完整个缴费季"),
+            Entry(
+                "account",
+                ("add", "list", "passwd", "disable", "token", "revoke"),
+                "账号：新建（带角色）、列出、改密码、停用；系统对接的接口令牌",
+            ),
             Entry("serve", (), "启动网页服务，在浏览器中使用 Canbao（按 Ctrl-C 停止）"),
         ),
     ),
@@ -135,6 +140,7 @@ def overview() -> str:
             "",
             "退出状态：0 完成；1 输入有错被拒绝，未写入任何数据；",
             "          2 用法错误，或数据库尚未初始化；3 数据库或程序出错。",
+            "写入、导出文件或查看个人信息的命令须指明账号：--as 账号，或设环境变量 CANBAO_AS。",
             "出错时设环境变量 CANBAO_DEBUG=1 再运行一次，可看到详细的出错位置。",
             "Django 自带的管理命令（migrate、shell、dbshell 等）：canbao django 命令 …",
         )

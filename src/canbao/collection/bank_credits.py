@@ -57,8 +57,7 @@ def import_bank_credits(
     *,
     path: Path,
     campaign: Campaign,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportResult:
@@ -76,7 +75,6 @@ def import_bank_credits(
         make_check=_credit_check,
         apply=lambda ctx: _apply_credits(ctx, campaign),
         actor=actor,
-        username=username,
         dry_run=dry_run,
         progress=progress,
         source=f"campaign:{campaign.pk}",

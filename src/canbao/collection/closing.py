@@ -27,7 +27,7 @@ from canbao.collection.reconciliation import (
     recorded_for_day,
 )
 from canbao.policy.money import yuan
-from canbao.registry.batches import RowError, acting_username, record_audit
+from canbao.registry.batches import RowError, record_audit
 
 __all__ = ["close_day", "closed_days_off_the_ledger", "explain_difference", "reopen_day"]
 
@@ -36,8 +36,7 @@ def explain_difference(
     *,
     difference_id: int,
     reason: str,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     now: datetime | None = None,
 ) -> DifferenceView:
     """Record why a difference exists (e.g. "税务次日补传", "银行手续费"); the day must be open."""
@@ -46,7 +45,7 @@ def explain_difference(
         raise ReconciliationError("reason_required", "请写明差异原因。")
     if len(reason) > 300:
         raise ReconciliationError("reason_long", "差异原因不能超过300个字。")
-    who = acting_username(actor, username)
+    who = actor.get_username()
     with transaction.atomic():
         difference = (
             Difference.objects.select_for_update().select_related("day").filter(pk=difference_id)
@@ -66,7 +65,6 @@ def explain_difference(
         record_audit(
             action="explain_difference",
             actor=actor,
-            username=who,
             details={
                 "difference": difference.pk,
                 "day": difference.day.day.isoformat(),
@@ -82,14 +80,13 @@ def close_day(
     *,
     campaign: Campaign,
     day: date,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     now: datetime | None = None,
 ) -> DayResult:
     """Close a reconciled day: refused (``refused``, the unexplained differences listed) while a
     difference is unexplained, or when the tax payments recorded for the day changed since it
     was reconciled. Closing a closed day changes nothing and says so."""
-    who = acting_username(actor, username)
+    who = actor.get_username()
     now = now or timezone.now()
     result = DayResult(campaign=campaign.pk, day=day)
     with transaction.atomic():
@@ -139,7 +136,6 @@ def close_day(
         record_audit(
             action="close_day",
             actor=actor,
-            username=who,
             details={
                 "campaign": campaign.pk,
                 "day": day.isoformat(),
@@ -161,8 +157,7 @@ def reopen_day(
     campaign: Campaign,
     day: date,
     reason: str,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     now: datetime | None = None,
 ) -> DayResult:
     """Reopen a closed day, with a reason kept in the audit: its payments may then be recorded
@@ -170,7 +165,6 @@ def reopen_day(
     reason = reason.strip()
     if not reason:
         raise ReconciliationError("reason_required", "重新打开已结账的日期须写明原因")
-    who = acting_username(actor, username)
     now = now or timezone.now()
     result = DayResult(campaign=campaign.pk, day=day)
     with transaction.atomic():
@@ -185,7 +179,6 @@ def reopen_day(
         record_audit(
             action="reopen_day",
             actor=actor,
-            username=who,
             details={
                 "campaign": campaign.pk,
                 "day": day.isoformat(),

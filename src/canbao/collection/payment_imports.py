@@ -158,8 +158,7 @@ def import_payments(
     campaign: Campaign,
     channel: str,
     funder: str | None = None,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> PaymentImportResult:
@@ -181,7 +180,7 @@ def import_payments(
     limits = PaymentLimits.of(campaign_policy(campaign))
 
     def apply(ctx: Context) -> Outcome:
-        return _apply(ctx, campaign, channel, collectors, recorded)
+        return _apply(ctx, campaign, channel, collectors, recorded, actor)
 
     def check(table: Table) -> RowCheck:
         return payment_row_check(table, columns, channel, funder, collectors, limits=limits)
@@ -194,7 +193,6 @@ def import_payments(
         make_check=check,
         apply=apply,
         actor=actor,
-        username=username,
         dry_run=dry_run,
         progress=progress,
         category=channel,
@@ -464,6 +462,7 @@ def _apply(
     channel: str,
     collectors: dict[int, str],
     recorded: list[RecordOutcome],
+    actor: AbstractBaseUser,
 ) -> Outcome:
     out = Outcome()
     lock_campaign(campaign.pk)
@@ -478,7 +477,7 @@ def _apply(
             )
         )
     if channel == Channel.CASH and not out.errors:
-        out.errors.extend(_claim(ctx, campaign, collectors))
+        out.errors.extend(_claim(ctx, campaign, collectors, actor))
     if out.errors:
         return out
     money = post_staged(
@@ -486,7 +485,7 @@ def _apply(
         campaign=campaign,
         channel=channel,
         batch=ctx.batch,
-        username=ctx.batch.username,
+        actor=actor,
         now=ctx.now,
         write=ctx.write,
     )
@@ -498,15 +497,16 @@ def _apply(
     if ctx.write:
         record_audit(
             action="record_payments",
-            actor=None,
-            username=ctx.batch.username,
+            actor=actor,
             batch=ctx.batch,
             details={"campaign": campaign.pk, "channel": channel, **money.as_json()},
         )
     return out
 
 
-def _claim(ctx: Context, campaign: Campaign, collectors: dict[int, str]) -> list[RowError]:
+def _claim(
+    ctx: Context, campaign: Campaign, collectors: dict[int, str], actor: AbstractBaseUser
+) -> list[RowError]:
     """Claim the receipts of the rows not recorded yet; their problems are row errors."""
     s = PAYMENT_STAGE.name
     rows = ctx.fetch(
@@ -518,9 +518,7 @@ def _claim(ctx: Context, campaign: Campaign, collectors: dict[int, str]) -> list
     )
     line_of = {int(key): int(line) for line, key in rows}
     header = ctx.header("key")
-    receipts, problems = claim_receipts(
-        campaign=campaign, numbers=list(line_of), username=ctx.batch.username
-    )
+    receipts, problems = claim_receipts(campaign=campaign, numbers=list(line_of), actor=actor)
     errors = [RowError(line_of[p.number], header, p.code, p.message) for p in problems]
     if errors:
         return errors

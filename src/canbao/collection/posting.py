@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
 from canbao.campaigns.models import Assessment, AssessmentShare, Campaign
@@ -67,7 +68,7 @@ class _Assessed:
 
 
 def apply_payments(
-    *, campaign: Campaign, resident_ids: Sequence[int], now: datetime, username: str
+    *, campaign: Campaign, resident_ids: Sequence[int], now: datetime, actor: AbstractBaseUser
 ) -> ApplyOutcome:
     """Settle these residents again from all their payments and write the difference: the
     enrollment made, changed or withdrawn, holds opened or resolved (with the reason why), the
@@ -77,8 +78,9 @@ def apply_payments(
         return out
     book = QuoteBook(campaign_policy(campaign))
     ids = sorted(set(resident_ids))
+    who = actor.get_username()
     for start in range(0, len(ids), APPLY_CHUNK):
-        out.add(_apply_chunk(campaign, book, ids[start : start + APPLY_CHUNK], now, username))
+        out.add(_apply_chunk(campaign, book, ids[start : start + APPLY_CHUNK], now, who))
     return out
 
 

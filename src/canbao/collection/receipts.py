@@ -21,7 +21,7 @@ from canbao.collection.models import Receipt, ReceiptBook
 from canbao.divisions import DivisionCodeError, is_within, normalize_code
 from canbao.errors import InputError
 from canbao.regions.models import Division
-from canbao.registry.batches import acting_username, record_audit
+from canbao.registry.batches import record_audit
 
 # A book bigger than this is a typing error (a real book holds 25 to 100 receipts); the bound
 # also keeps the list of missing numbers at cancellation readable.
@@ -102,8 +102,7 @@ def issue_receipt_book(
     village_code: str,
     first: int,
     last: int,
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
 ) -> ReceiptBook:
     """Issue the receipts numbered ``first``..``last`` (inclusive) to a village's collector.
     Refused when the range overlaps another book of the campaign."""
@@ -121,7 +120,7 @@ def issue_receipt_book(
             f"一本收据不能超过 {MAX_BOOK_SIZE} 张，请核对号码",
         )
     village = _campaign_village(campaign, village_code)
-    who = acting_username(actor, username)
+    who = actor.get_username()
     with transaction.atomic():
         # One issuer at a time per campaign, so that two overlapping books cannot both pass.
         Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
@@ -149,7 +148,6 @@ def issue_receipt_book(
         record_audit(
             action="issue_receipt_book",
             actor=actor,
-            username=who,
             details={
                 "campaign": campaign.pk,
                 "book": book.pk,
@@ -223,8 +221,7 @@ def claim_receipts(
     *,
     campaign: Campaign,
     numbers: list[int],
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
 ) -> tuple[dict[int, Receipt], list[ReceiptProblem]]:
     """Mark receipt numbers used, for cash payments about to be recorded.
 
@@ -247,7 +244,7 @@ def claim_receipts(
             )
         seen.add(number)
     distinct = sorted(seen)
-    who = acting_username(actor, username)
+    who = actor.get_username()
     with transaction.atomic():
         books = _books_covering(campaign, distinct)
         existing = _existing(campaign, distinct)
@@ -280,7 +277,6 @@ def claim_receipts(
             record_audit(
                 action="use_receipts",
                 actor=actor,
-                username=who,
                 details={
                     "campaign": campaign.pk,
                     "count": len(distinct),
@@ -295,8 +291,7 @@ def void_receipt(
     campaign: Campaign,
     number: int,
     reason: str,
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
 ) -> Receipt:
     """Void a blank receipt (spoiled, torn, misprinted): it is kept as voided with the reason.
     A used receipt cannot be voided: its payment must be reversed, and the receipt stays used."""
@@ -306,7 +301,7 @@ def void_receipt(
     if len(reason) > 200:
         raise ReceiptError("reason_too_long", "作废原因不能超过 200 个字")
     label = receipt_label(number)
-    who = acting_username(actor, username)
+    who = actor.get_username()
     with transaction.atomic():
         books = _books_covering(campaign, [number])
         existing = _existing(campaign, [number]).get(number)
@@ -332,7 +327,6 @@ def void_receipt(
         record_audit(
             action="void_receipt",
             actor=actor,
-            username=who,
             details={"campaign": campaign.pk, "book": book.pk, "number": number, "reason": reason},
         )
     return receipt
@@ -348,12 +342,11 @@ def cancel_receipt_book(
     *,
     campaign: Campaign,
     book_id: int,
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
 ) -> ReceiptBook:
     """Cancel (缴销) a book with the township finance office after the campaign: only when every
     number is used or voided; otherwise refused, naming the numbers still blank."""
-    who = acting_username(actor, username)
+    who = actor.get_username()
     with transaction.atomic():
         book = ReceiptBook.objects.select_for_update().filter(campaign=campaign, pk=book_id).first()
         if book is None:
@@ -377,7 +370,6 @@ def cancel_receipt_book(
         record_audit(
             action="cancel_receipt_book",
             actor=actor,
-            username=who,
             details={"campaign": campaign.pk, "book": book.pk},
         )
     return book

@@ -51,7 +51,6 @@ from canbao.policy.money import yuan
 from canbao.registry.batches import (
     ImportUsageError,
     RowError,
-    acting_username,
     record_audit,
 )
 from canbao.tabular import TableError, read_table
@@ -349,14 +348,12 @@ def reconcile_day(
     day: date,
     tax_file: Path,
     bank_file: Path | None = None,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     now: datetime | None = None,
 ) -> DayResult:
     """Reconcile one day (see the module's docstring). Refused (``refused``, ``errors``, nothing
     written) when the day is closed or a file has errors; the bank file, when given, is imported
     first as its own batch. Raises ``ImportUsageError`` for a missing file."""
-    who = acting_username(actor, username)
     now = now or timezone.now()
     result = DayResult(campaign=campaign.pk, day=day)
     existing = ReconciliationDay.objects.filter(campaign=campaign, day=day).first()
@@ -380,7 +377,7 @@ def reconcile_day(
         result.message = f"税务明细有{len(errors)}处错误，未对账；请改正后重新对账。"
         return result
     if bank_file is not None:
-        imported = import_bank_credits(path=bank_file, campaign=campaign, actor=actor, username=who)
+        imported = import_bank_credits(path=bank_file, campaign=campaign, actor=actor)
         result.bank_import = imported.as_json()
         if imported.errors:
             result.refused, result.errors = True, imported.errors
@@ -436,7 +433,6 @@ def reconcile_day(
         record_audit(
             action="reconcile_day",
             actor=actor,
-            username=who,
             details={
                 "campaign": campaign.pk,
                 "day": day.isoformat(),

@@ -39,7 +39,7 @@ from canbao.collection.posting import SETTLED, ApplyOutcome, apply_payments, pos
 from canbao.errors import InputError
 from canbao.policy.codes import FUNDER_NAMES
 from canbao.policy.money import yuan
-from canbao.registry.batches import StageSpec, acting_username, record_audit
+from canbao.registry.batches import StageSpec, record_audit
 from canbao.registry.models import ImportBatch, Resident
 
 __all__ = [
@@ -253,7 +253,7 @@ def post_staged(
     campaign: Campaign,
     channel: str,
     batch: ImportBatch | None,
-    username: str,
+    actor: AbstractBaseUser,
     now: datetime,
     write: bool = True,
 ) -> RecordOutcome:
@@ -323,7 +323,7 @@ def post_staged(
           s.funder, s.bank, s.receipt_id, NULL, %s, %s, %s
         FROM {s} s LEFT JOIN {m} m ON m.line = s.line
         WHERE s.state = 'new' ORDER BY s.line""",
-        [campaign.pk, channel, batch.pk if batch is not None else None, now, username],
+        [campaign.pk, channel, batch.pk if batch is not None else None, now, actor.get_username()],
     )
     out.take(common)
     # Unknown persons, and known ID numbers under another name: recorded, held on their own.
@@ -355,7 +355,7 @@ def post_staged(
     ]
     for table in (MATCH_STAGE.name, SETTLED):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
-    out.take(apply_payments(campaign=campaign, resident_ids=residents, now=now, username=username))
+    out.take(apply_payments(campaign=campaign, resident_ids=residents, now=now, actor=actor))
     return out
 
 
@@ -370,9 +370,8 @@ def record_payments(
     channel: str,
     rows: Iterable[PaymentRow],
     batch: ImportBatch | None,
-    username: str,
+    actor: AbstractBaseUser,
     now: datetime | None = None,
-    actor: AbstractBaseUser | None = None,
 ) -> RecordOutcome:
     """Record payments of one channel; rows whose key the channel already recorded for the
     campaign are skipped as unchanged. A key repeated among ``rows``, or recorded before with
@@ -396,13 +395,12 @@ def record_payments(
                 problems[0].code, "；".join(f"第{p.line}笔：{p.message}" for p in problems[:20])
             )
         out = post_staged(
-            cursor, campaign=campaign, channel=channel, batch=batch, username=username, now=now
+            cursor, campaign=campaign, channel=channel, batch=batch, actor=actor, now=now
         )
         PAYMENT_STAGE.drop(cursor)
         record_audit(
             action="record_payments",
             actor=actor,
-            username=username,
             batch=batch,
             details={"campaign": campaign.pk, "channel": channel, **out.as_json()},
         )
@@ -430,13 +428,11 @@ def _check_row(line: int, row: PaymentRow, channel: str) -> None:
 def recheck_held_payments(
     *,
     campaign: Campaign,
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
     now: datetime | None = None,
 ) -> ApplyOutcome:
     """Apply again the payments of every known resident with an open suspense row: after an
     assessment (not_assessed), a policy amount announced (pending_amount) or a registry fix."""
-    who = acting_username(actor, username)
     now = now or timezone.now()
     with transaction.atomic():
         lock_campaign(campaign.pk)
@@ -448,11 +444,10 @@ def recheck_held_payments(
             .distinct()
         )
         ids = [r for r in residents if r is not None]
-        out = apply_payments(campaign=campaign, resident_ids=ids, now=now, username=who)
+        out = apply_payments(campaign=campaign, resident_ids=ids, now=now, actor=actor)
         record_audit(
             action="recheck_held_payments",
             actor=actor,
-            username=who,
             details={
                 "campaign": campaign.pk,
                 "residents": len(ids),
@@ -473,8 +468,7 @@ def reverse_payment(
     channel: str,
     key: str,
     reason: str,
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
     now: datetime | None = None,
 ) -> Payment:
     """Reverse a recorded payment: a payment of the opposite amount, key ``reversal:<key>``, that
@@ -483,7 +477,7 @@ def reverse_payment(
     if not reason:
         raise PaymentError("reason_required", "冲正须写明原因")
     key = payment_key(key)  # as the key was recorded: 0034300001 on the ticket is 34300001
-    who = acting_username(actor, username)
+    who = actor.get_username()
     now = now or timezone.now()
     with transaction.atomic():
         lock_campaign(campaign.pk)
@@ -536,12 +530,11 @@ def reverse_payment(
         )
         if original.resident_id is not None:
             apply_payments(
-                campaign=campaign, resident_ids=[original.resident_id], now=now, username=who
+                campaign=campaign, resident_ids=[original.resident_id], now=now, actor=actor
             )
         record_audit(
             action="reverse_payment",
             actor=actor,
-            username=who,
             details={
                 "campaign": campaign.pk,
                 "channel": channel,

@@ -26,6 +26,7 @@ from canbao.collection.models import (
     WithholdingLine,
 )
 from canbao.collection.selectors import enrollment_counts, money_summary
+from canbao.demo.accounts import ADMIN, AUDITOR, CLERK
 from canbao.demo.bank import write_withholding_return
 from canbao.demo.plans import PresetSeason, WithholdingPlan
 from canbao.demo.policies import DemoPolicy
@@ -41,6 +42,12 @@ __all__ = ["SeasonDemo", "money"]
 
 def money(fen: int | None) -> str:
     return "待定" if fen is None else yuan(fen)
+
+
+def acting(command: str) -> str:
+    """The demo account a command runs as: the administrator opens and assesses the campaign,
+    the auditor checks the ledger, the county clerk does the rest."""
+    return {"campaign": ADMIN, "check": AUDITOR}.get(command, CLERK)
 
 
 def reason_label(reason: str) -> str:
@@ -76,8 +83,10 @@ class SeasonDemo:
     # -- plumbing
 
     def call(self, *argv: str, echo: bool = True) -> tuple[dict[str, Any], int]:
-        """Run a command as the user would (its JSON form), echo its command line; return its
-        JSON object and exit status (0 done, 1 refused, 2 usage error)."""
+        """Run a command as the user would (its JSON form) and as the demo account whose work
+        it is (``acting``), echo its command line; return its JSON object and exit status (0
+        done, 1 refused, 2 usage error)."""
+        argv = (*argv, "--as", acting(argv[0]))
         if echo:
             shown = [Path(a).name if "/" in a else a for a in argv]
             self.write(f"$ canbao {' '.join(shown)}")

@@ -46,8 +46,7 @@ DIVISION_STAGE = StageSpec(
 def import_divisions(
     *,
     path: Path,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportResult:
@@ -62,7 +61,6 @@ def import_divisions(
         make_check=_division_check,
         apply=_apply_divisions,
         actor=actor,
-        username=username,
         dry_run=dry_run,
         progress=progress,
     )

@@ -15,7 +15,6 @@ data. A dry run writes nothing at all.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -243,28 +242,18 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def acting_username(actor: AbstractBaseUser | None, username: str | None) -> str:
-    if username:
-        return username
-    if actor is not None:
-        return actor.get_username()
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # pragma: no cover - no passwd entry
-        return "unknown"
-
-
 def record_audit(
     *,
     action: str,
-    actor: AbstractBaseUser | None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     batch: ImportBatch | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
+    """One row of the audit trail: who (the account, and its username as it was), what, when
+    and from where (``canbao.request_origin``)."""
     return AuditEntry.objects.create(
-        user_id=actor.pk if actor is not None else None,
-        username=acting_username(actor, username),
+        user_id=actor.pk,
+        username=actor.get_username(),
         origin=current_origin(),
         action=action,
         batch=batch,
@@ -317,8 +306,7 @@ def run_import(
     stage: StageSpec,
     make_check: Callable[[Table], RowCheck],
     apply: SetStep,
-    actor: AbstractBaseUser | None,
-    username: str | None,
+    actor: AbstractBaseUser,
     dry_run: bool,
     progress: Progress | None,
     category: str = "",
@@ -331,7 +319,6 @@ def run_import(
     source but another category is refused with the error it words about that batch."""
     if not path.is_file():
         raise ImportUsageError(f"找不到文件：{path}")
-    who = acting_username(actor, username)
     sha = file_sha256(path)
     committed = ImportBatch.objects.filter(
         kind=kind, file_sha256=sha, status=ImportBatch.Status.COMMITTED, source=source
@@ -341,7 +328,7 @@ def run_import(
     if earlier is None and elsewhere is not None and other_category is not None:
         refused = ImportResult(kind=kind, batch=None, dry_run=dry_run)
         return _refuse(
-            refused, [other_category(elsewhere)], path, sha, who, actor, kind, category, source
+            refused, [other_category(elsewhere)], path, sha, actor, kind, category, source
         )
     if earlier is not None:
         return ImportResult(
@@ -366,7 +353,7 @@ def run_import(
         table = read_table(path, columns)
     except TableError as error:
         errors.append(RowError(error.row or 0, error.column or "", error.code, error.message))
-        return _refuse(result, errors, path, sha, who, actor, kind, category, source)
+        return _refuse(result, errors, path, sha, actor, kind, category, source)
 
     try:
         with transaction.atomic():
@@ -377,8 +364,8 @@ def run_import(
                 file_sha256=sha,
                 category=category,
                 source=source,
-                user_id=actor.pk if actor is not None else None,
-                username=who,
+                user_id=actor.pk,
+                username=actor.get_username(),
             )
             with connection.cursor() as cursor, bulk_settings(cursor):
                 stage.create(cursor)
@@ -409,7 +396,6 @@ def run_import(
             record_audit(
                 action=f"import_{kind}",
                 actor=actor,
-                username=who,
                 batch=batch,
                 details={
                     "file": path.name,
@@ -426,7 +412,7 @@ def run_import(
             result.batch = batch.pk
     except TableError as error:
         errors.append(RowError(error.row or 0, error.column or "", error.code, error.message))
-        return _refuse(result, errors, path, sha, who, actor, kind, category, source)
+        return _refuse(result, errors, path, sha, actor, kind, category, source)
     except _Discard as discarded:
         outcome = discarded.outcome
         result.created, result.updated, result.unchanged = (
@@ -436,7 +422,7 @@ def run_import(
         )
         result.unknown = outcome.unknown
         if outcome.errors:
-            return _refuse(result, outcome.errors, path, sha, who, actor, kind, category, source)
+            return _refuse(result, outcome.errors, path, sha, actor, kind, category, source)
         result.message = (
             f"试导入：共{result.rows}行，将新增{result.created}、更新{result.updated}、"
             f"未变{result.unchanged}"
@@ -468,8 +454,7 @@ def _refuse(
     errors: list[RowError],
     path: Path,
     sha: str,
-    who: str,
-    actor: AbstractBaseUser | None,
+    actor: AbstractBaseUser,
     kind: str,
     category: str,
     source: str,
@@ -488,15 +473,14 @@ def _refuse(
             file_sha256=sha,
             category=category,
             source=source,
-            user_id=actor.pk if actor is not None else None,
-            username=who,
+            user_id=actor.pk,
+            username=actor.get_username(),
             rows=result.rows,
             errors=[e.as_json() for e in result.errors],
         )
         record_audit(
             action=f"import_{kind}_refused",
             actor=actor,
-            username=who,
             batch=batch,
             details={"file": path.name, "sha256": sha, "errors": len(errors)},
         )

@@ -73,8 +73,7 @@ def import_schools(
     *,
     path: Path,
     as_of: date | None = None,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     dry_run: bool = False,
     today: date | None = None,
     progress: Progress | None = None,
@@ -94,7 +93,6 @@ def import_schools(
         make_check=lambda table: _school_check(table, day),
         apply=lambda ctx: _apply_schools(ctx, roster_day),
         actor=actor,
-        username=username,
         dry_run=dry_run,
         progress=progress,
     )

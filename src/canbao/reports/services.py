@@ -21,7 +21,7 @@ from canbao.campaigns.selectors import campaign_policy
 from canbao.errors import InputError
 from canbao.policy.targets import TargetReport, compute_targets, read_target_table, task_for
 from canbao.regions.models import Division
-from canbao.registry.batches import acting_username, record_audit
+from canbao.registry.batches import record_audit
 from canbao.registry.models import Resident
 from canbao.reports.coverage import Level
 from canbao.reports.matching import Candidate, Match, NameProblem, match_names
@@ -90,8 +90,7 @@ def import_task_table(
     given: Mapping[str, str] | None = None,
     reason: str = "",
     dry_run: bool = False,
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
 ) -> TaskImport:
     """Set the tasks of the units a table lists (by name, as notices write them), each with the
     population the table gives. The policy's checks come back with the result; a table whose
@@ -123,7 +122,7 @@ def import_task_table(
         return TaskImport(report, by_row, 0, 0, dry_run=True)
     division_of = {u.code: u for u in units}
     why = reason or f"导入任务分解表 {path.name}"
-    user = acting_username(actor, username)
+    user = actor.get_username()
     changed = unchanged = 0
     with transaction.atomic():
         now = timezone.now()
@@ -138,7 +137,6 @@ def import_task_table(
         record_audit(
             action="report.tasks.import",
             actor=actor,
-            username=user,
             details={
                 "campaign": campaign.pk,
                 "file": path.name,
@@ -155,8 +153,7 @@ def tasks_from_registry(
     campaign: Campaign,
     within: Division | None = None,
     reason: str = "",
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
 ) -> tuple[int, int]:
     """Set each unit's task at the policy's level from the registry's active residents now
     (population x the target rate, rounded as the policy says): the base is then fixed for later
@@ -170,7 +167,7 @@ def tasks_from_registry(
         .order_by()
         .annotate(n=Count("pk"))
     )
-    user = acting_username(actor, username)
+    user = actor.get_username()
     why = reason or "按登记在册人口测算"
     changed = unchanged = 0
     with transaction.atomic():
@@ -185,7 +182,6 @@ def tasks_from_registry(
         record_audit(
             action="report.tasks.registry",
             actor=actor,
-            username=user,
             details={"campaign": campaign.pk, "units": len(units), "changed": changed},
         )
     return changed, unchanged
@@ -198,8 +194,7 @@ def override_task(
     task: int,
     reason: str,
     population: int | None = None,
-    username: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser,
 ) -> UnitTask:
     """Change one unit's task by hand, with the reason (required)."""
     if not reason.strip():
@@ -212,7 +207,7 @@ def override_task(
         raise InputError(
             "unknown_unit", f"区划代码 {code} 不是本次工作（{scope.name}）内的乡镇或村（社区）"
         )
-    user = acting_username(actor, username)
+    user = actor.get_username()
     with transaction.atomic():
         current = UnitTask.objects.filter(campaign=campaign, division=division).first()
         if population is None and current is not None:
@@ -223,7 +218,6 @@ def override_task(
         record_audit(
             action="report.tasks.override",
             actor=actor,
-            username=user,
             details={
                 "campaign": campaign.pk,
                 "division": code,

@@ -54,8 +54,7 @@ AGREEMENT_STAGE = StageSpec(
 def import_agreements(
     *,
     path: Path,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     dry_run: bool = False,
     today: date | None = None,
     progress: Progress | None = None,
@@ -77,7 +76,6 @@ def import_agreements(
         make_check=lambda table: _agreement_check(table, day),
         apply=_apply_agreements,
         actor=actor,
-        username=username,
         dry_run=dry_run,
         progress=progress,
     )

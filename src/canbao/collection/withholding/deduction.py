@@ -25,7 +25,6 @@ from canbao.collection.withholding.common import (
 )
 from canbao.policy.money import yuan
 from canbao.registry.batches import (
-    acting_username,
     record_audit,
 )
 from canbao.tabular import (
@@ -114,8 +113,7 @@ def create_batch(
     *,
     campaign: Campaign,
     out: Path,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     encoding: str = "utf-8-sig",
     force: bool = False,
 ) -> BatchResult:
@@ -127,7 +125,6 @@ def create_batch(
         campaign=campaign,
         out=out,
         actor=actor,
-        username=username,
         encoding=encoding,
         force=force,
         retry=False,
@@ -138,8 +135,7 @@ def create_retry(
     *,
     campaign: Campaign,
     out: Path,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     encoding: str = "utf-8-sig",
     force: bool = False,
 ) -> BatchResult:
@@ -151,7 +147,6 @@ def create_retry(
         campaign=campaign,
         out=out,
         actor=actor,
-        username=username,
         encoding=encoding,
         force=force,
         retry=True,
@@ -162,8 +157,7 @@ def _make_batch(
     *,
     campaign: Campaign,
     out: Path,
-    actor: AbstractBaseUser | None,
-    username: str | None,
+    actor: AbstractBaseUser,
     encoding: str,
     force: bool,
     retry: bool,
@@ -174,7 +168,7 @@ def _make_batch(
         check_output(out, force=force)
     except OutputError as error:
         raise WithholdingError(error.code, error.message) from None
-    who = acting_username(actor, username)
+    who = actor.get_username()
     params: dict[str, Any] = {
         "campaign": campaign.pk,
         "true": True,
@@ -229,7 +223,6 @@ def _make_batch(
         record_audit(
             action="withholding_retry" if retry else "withholding_batch",
             actor=actor,
-            username=who,
             details={
                 "campaign": campaign.pk,
                 "batch": batch.pk,

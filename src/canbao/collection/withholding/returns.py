@@ -40,7 +40,6 @@ from canbao.registry.batches import (
     RowCheck,
     RowError,
     StageSpec,
-    acting_username,
     parse_date,
     run_import,
 )
@@ -113,8 +112,7 @@ def import_returns(
     *,
     path: Path,
     campaign: Campaign,
-    actor: AbstractBaseUser | None = None,
-    username: str | None = None,
+    actor: AbstractBaseUser,
     dry_run: bool = False,
     today: date | None = None,
     progress: Progress | None = None,
@@ -130,16 +128,14 @@ def import_returns(
     """
     day = today or timezone.localdate()
     summary = summary if summary is not None else ReturnSummary()
-    who = acting_username(actor, username)
     return run_import(
         kind=ImportBatch.Kind.WITHHOLDING_RETURNS,
         path=path,
         columns=RETURN_COLUMNS,
         stage=RETURN_STAGE,
         make_check=lambda table: _return_check(table, day),
-        apply=lambda ctx: _apply_returns(ctx, campaign, summary, actor, who),
+        apply=lambda ctx: _apply_returns(ctx, campaign, summary, actor),
         actor=actor,
-        username=username,
         dry_run=dry_run,
         progress=progress,
         source=f"campaign:{campaign.pk}",
@@ -217,8 +213,7 @@ def _apply_returns(
     ctx: Context,
     campaign: Campaign,
     summary: ReturnSummary,
-    actor: AbstractBaseUser | None,
-    who: str,
+    actor: AbstractBaseUser,
 ) -> Outcome:
     s = RETURN_STAGE.name
     h = ctx.header
@@ -349,7 +344,7 @@ def _apply_returns(
     )
     if successes:
         try:
-            summary.recorded = _record_successes(campaign, ctx.batch, successes, actor, who)
+            summary.recorded = _record_successes(campaign, ctx.batch, successes, actor)
         except PaymentError as error:
             out.errors.append(RowError(0, "", error.code, f"扣款成功的记录无法入账：{error}"))
             return out
@@ -362,8 +357,7 @@ def _record_successes(
     campaign: Campaign,
     batch: ImportBatch,
     successes: list[tuple[Any, ...]],
-    actor: AbstractBaseUser | None,
-    who: str,
+    actor: AbstractBaseUser,
 ) -> RecordOutcome:
     """Successful deductions become payments through the payments engine (which applies them:
     enrollment, freezing the assessment, suspense), keyed ``"<批次号>-<行号>"``."""
@@ -383,6 +377,5 @@ def _record_successes(
         channel=Channel.WITHHOLDING,
         rows=rows,
         batch=batch,
-        username=who,
         actor=actor,
     )

@@ -1,8 +1,9 @@
 """`canbao bills --funder FUNDER`: a department's subsidy bill for a campaign.
 
 Exit status: 0 printed (and written with --xlsx), 2 usage error (no such campaign, unknown
-funder code, an --xlsx path in a missing folder or already there without --force). Nothing is
-written to the database, so nothing is ever refused.
+funder code, a funder whose bill the account may not read, an --xlsx path in a missing folder
+or already there without --force). Nothing but the export's audit row is written to the
+database, so nothing is ever refused.
 """
 
 import json
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from canbao.accounts.scope import Permission
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import USAGE_ERROR
 from canbao.cli.output import CanbaoCommand, add_force, check_outputs, output_file
@@ -33,6 +35,10 @@ class Command(CanbaoCommand):
         "部门资助账单：某资助方在本次参保缴费工作中应资助的人员与金额（按乡镇小计），"
         "已代缴金额与未缴余额。"
     )
+    takes_account = True
+
+    def permission(self, options: dict[str, Any]) -> Permission:
+        return Permission.BILLS
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -51,6 +57,14 @@ class Command(CanbaoCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         check_outputs(options, "xlsx")
+        funders = self.scope.funders()
+        if funders is not None and options["funder"] not in funders:
+            raise CommandError(
+                f"账号“{self.actor.get_username()}”只能查看"
+                + "、".join(FUNDER_NAMES[f] for f in funders)
+                + "的账单",
+                returncode=USAGE_ERROR,
+            )
         try:
             campaign = campaign_by_id(options["campaign"])
             bill = funder_bill(campaign, options["funder"])
@@ -59,6 +73,9 @@ class Command(CanbaoCommand):
         if options["xlsx"]:
             with output_file(options["xlsx"], force=options["force"]) as path:
                 write_bill_xlsx(bill, path)
+            self.record_export(
+                "bills", [options["xlsx"]], campaign=campaign.pk, funder=options["funder"]
+            )
         if options["json"]:
             self.stdout.write(json.dumps(bill.as_json(), ensure_ascii=False))
             return

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from canbao.accounts.scope import Permission
 from canbao.campaigns.selectors import campaign_by_id, campaign_policy
 from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.cli import USAGE_ERROR
@@ -13,6 +14,10 @@ from canbao.policy.loader import PolicyError, implausible_amounts
 
 class Command(CanbaoCommand):
     help = "参保缴费工作：开始一个统筹区某年度的工作（open），为全部居民核定缴费（assess）。"
+    takes_account = True
+
+    def permission(self, options: dict[str, Any]) -> Permission:
+        return Permission.MANAGE
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="操作")
@@ -31,13 +36,12 @@ class Command(CanbaoCommand):
         )
         for sub in (opening, assess):
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
-            sub.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             if options["action"] == "open":
                 campaign = open_campaign(
-                    area_code=options["area"], policy=options["policy"], username=options["user"]
+                    area_code=options["area"], policy=options["policy"], actor=self.actor
                 )
                 report: dict[str, Any] = {
                     "campaign": campaign.pk,
@@ -54,9 +58,7 @@ class Command(CanbaoCommand):
             else:
                 campaign = campaign_by_id(options["campaign"])
                 with self.progress(options, "核定") as progress:
-                    result = assess_campaign(
-                        campaign=campaign, username=options["user"], progress=progress
-                    )
+                    result = assess_campaign(campaign=campaign, actor=self.actor, progress=progress)
                 report = result.as_json()
                 text = (
                     f"{campaign}：按 {result.day.isoformat()} 缴费核定 {result.residents} 人，"

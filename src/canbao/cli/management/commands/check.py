@@ -3,7 +3,7 @@ of one): fen received = fen enrolled + fen held + fen reversed, per resident, pe
 unknown person and in total.
 
 Exit status: 0 every campaign checked adds up, 1 some money does not add up (listed), 2 usage
-error (no such campaign). Reads only.
+error (no such campaign, an account without the AUDIT permission). Reads only.
 """
 
 import json
@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from canbao.accounts.scope import Permission
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
@@ -24,6 +25,10 @@ SHOWN = 20  # unbalanced lines printed on a terminal; --json lists them all
 
 class Command(CanbaoCommand):
     help = "审计核对：检查账目是否平衡（收到的钱 = 参保入账 + 挂账 + 冲正，逐人并合计）。"
+    takes_account = True
+
+    def permission(self, options: dict[str, Any]) -> Permission:
+        return Permission.AUDIT
 
     def add_arguments(self, parser: CommandParser) -> None:
         checks = parser.add_subparsers(dest="check", required=True, metavar="核对项")

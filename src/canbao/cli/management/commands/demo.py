@@ -6,14 +6,24 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 from platformdirs import user_data_path
 
+from canbao.cli import USAGE_ERROR
+from canbao.cli.management.commands.serve import (
+    DEFAULT_THREADS,
+    add_bind,
+    check_free,
+    parse_bind,
+    serve,
+)
 from canbao.cli.output import CanbaoCommand
+from canbao.demo.accounts import CLERK, demo_logins, ensure_demo_accounts
 from canbao.demo.plans import PRESET_SEASONS, PresetSeason
 from canbao.demo.policies import demo_policy
 from canbao.demo.runner import SeasonDemo, money
 from canbao.demo.synthetic import SyntheticCounty, generate_county
+from canbao.errors import InputError
 from canbao.policy.codes import CATEGORY_NAMES
 from canbao.policy.loader import load_preset, preset_ids
 from canbao.policy.quote import Event, Facts, quote
@@ -83,8 +93,16 @@ class Command(CanbaoCommand):
                 "并列出各内置政策的核定样例）"
             ),
         )
+        parser.add_argument(
+            "--no-serve",
+            action="store_true",
+            help="走完缴费季后不启动网页服务（默认启动，列出演示账号，按 Ctrl-C 停止）",
+        )
+        add_bind(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_serve"]:  # a port in use is said now, not after the whole season
+            check_free(*parse_bind(options["bind"]))
         call_command("init", stdout=self.stdout)
         preset = options["preset"] or DEFAULT_PRESET
         season = PRESET_SEASONS[preset]
@@ -92,6 +110,12 @@ class Command(CanbaoCommand):
         out_dir = (
             user_data_path("canbao") / "demo" / f"{preset}-{options['seed']}-{options['residents']}"
         )
+        try:
+            ensure_demo_accounts(season.county.code)
+        except InputError as error:  # a database with accounts but no county administrator
+            raise CommandError(
+                f"不能建立演示账号：{error.message}", returncode=USAGE_ERROR
+            ) from None
         self._registry(out_dir, options["residents"], options["seed"], season, policy.policy)
         if options["preset"]:
             self._quotes(policy.policy)
@@ -99,6 +123,22 @@ class Command(CanbaoCommand):
             for preset_id in preset_ids():
                 self._quotes(load_preset(preset_id))
         SeasonDemo(self.stdout.write, out_dir / "season", options["seed"], season, policy).run()
+        if not options["no_serve"]:
+            self._serve(options["bind"])
+
+    def _serve(self, bind: str) -> None:
+        """The pages of the demo county, until Ctrl-C, and the accounts to log in with."""
+        self.stdout.write("\n== 网页")
+        self.stdout.write("用浏览器打开下面的地址，以其中一个演示账号登录（密码仅供演示）：")
+        self.stdout.write("角色 | 账号 | 密码 | 能看到什么")
+        for login in demo_logins():
+            self.stdout.write(f"{login.role} | {login.username} | {login.password} | {login.sees}")
+
+        def say(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
+
+        serve(say, bind=bind, workers=None, threads=DEFAULT_THREADS)
 
     def _registry(
         self, out_dir: Path, residents: int, seed: int, season: PresetSeason, policy: Policy
@@ -120,9 +160,14 @@ class Command(CanbaoCommand):
         self.stdout.write(
             "\n== 导入（与 canbao import 相同的流程；文件未变时再次导入不会重复写入）"
         )
+        self.stdout.write(
+            f"以演示账号 {CLERK}（县医保局经办人员）操作：每个命令加 --as {CLERK}，"
+            "或设环境变量 CANBAO_AS。"
+        )
         commands = county.import_commands(corrected_dir=out_dir / "corrected")
         for argv in commands[:2]:
             self._import(argv)
+        ensure_demo_accounts(season.county.code)  # the township's and the village's
         self._faulty_roster(county, county.import_commands()[2])
         self.stdout.write(
             "改正后重新导入各部门名册（改正姓名和号码、删去重复的行；查无此人的由部门担保，保留）："
@@ -159,7 +204,7 @@ class Command(CanbaoCommand):
             self.stdout.write("  该名册前次已被拒收，本次只检查、不再记录：")
         report = io.StringIO()
         with contextlib.suppress(SystemExit):  # refused for its errors: nothing is written
-            call_command(*argv, stdout=report)
+            call_command(*argv, "--as", CLERK, stdout=report)
         lines = report.getvalue().splitlines()
         for line in lines[:REPORT_LINES]:
             self.stdout.write(f"    {line}")
@@ -174,7 +219,7 @@ class Command(CanbaoCommand):
 
     def _import(self, argv: list[str]) -> None:
         report = io.StringIO()
-        call_command(*argv, stdout=report)
+        call_command(*argv, "--as", CLERK, stdout=report)
         name = argv[2].rsplit("/", 1)[-1]
         self.stdout.write(f"  {argv[1]} {name}：{report.getvalue().splitlines()[0]}")
 

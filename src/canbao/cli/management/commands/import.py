@@ -2,7 +2,8 @@
 
 Exit status: 0 committed (or a clean dry run), 1 refused for errors (nothing written), 2 usage
 error (no such file, unknown category or funder code, bad options, an --errors-xlsx path in a
-missing folder or already there without --force: then nothing is imported).
+missing folder or already there without --force, an account that may not import this: then
+nothing is imported).
 """
 
 import json
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from canbao.accounts.scope import Permission
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
 from canbao.cli.management.commands.policy import iso_date
@@ -23,9 +25,21 @@ from canbao.registry.batches import ImportResult, ImportUsageError, Progress
 from canbao.registry.schools import import_schools
 from canbao.registry.services import import_residents, import_roster
 
+PERMISSIONS = {
+    "residents": Permission.IMPORT_REGISTRY,
+    "divisions": Permission.IMPORT_REGISTRY,
+    "schools": Permission.IMPORT_REGISTRY,
+    "roster": Permission.IMPORT_ROSTER,
+    "payments": Permission.IMPORT_PAYMENTS,
+}
+
 
 class Command(CanbaoCommand):
     help = "导入户籍人员、部门名册或行政区划（.xlsx、.xls、UTF-8 或 GB18030 编码的 .csv）。"
+    takes_account = True
+
+    def permission(self, options: dict[str, Any]) -> Permission:
+        return PERMISSIONS[options["kind"]]
 
     def add_arguments(self, parser: CommandParser) -> None:
         kinds = parser.add_subparsers(dest="kind", required=True, metavar="类别")
@@ -78,7 +92,6 @@ class Command(CanbaoCommand):
             sub.add_argument("file", type=Path, metavar="文件", help="要导入的文件")
             sub.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入数据库")
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
-            sub.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
             sub.add_argument(
                 "--errors-xlsx",
                 type=Path,
@@ -88,6 +101,12 @@ class Command(CanbaoCommand):
             add_force(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["kind"] == "roster" and not self.scope.may_import_roster(options["category"]):
+            raise CommandError(
+                f"账号“{self.actor.get_username()}”不负责"
+                f"{CATEGORY_NAMES[options['category']]}名册，不能导入",
+                returncode=USAGE_ERROR,
+            )
         check_outputs(options, "errors_xlsx")
         try:
             with self.progress(options, "导入") as progress:
@@ -110,7 +129,7 @@ class Command(CanbaoCommand):
     def _import(self, options: dict[str, Any], progress: Progress | None) -> ImportResult:
         common: dict[str, Any] = {
             "path": options["file"],
-            "username": options["user"],
+            "actor": self.actor,
             "dry_run": options["dry_run"],
             "progress": progress,
         }

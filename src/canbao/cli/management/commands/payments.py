@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from canbao.accounts.scope import Permission
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
@@ -20,11 +21,22 @@ from canbao.collection.selectors import suspense_list
 from canbao.collection.services import PaymentError, recheck_held_payments, reverse_payment
 from canbao.errors import InputError
 from canbao.policy.money import yuan
-from canbao.registry.models import Resident
+from canbao.registry.batches import record_audit
+
+PERMISSIONS = {
+    "reverse": Permission.RESOLVE_HELD,
+    "recheck": Permission.RESOLVE_HELD,
+    "suspense": Permission.VIEW_MONEY,
+    "position": Permission.VIEW_RESIDENTS,
+}
 
 
 class Command(CanbaoCommand):
     help = "缴费的冲正，以及查看挂账（未能入账参保的缴费）清单。"
+    takes_account = True
+
+    def permission(self, options: dict[str, Any]) -> Permission:
+        return PERMISSIONS[options["action"]]
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="操作")
@@ -40,7 +52,6 @@ class Command(CanbaoCommand):
             help="原缴费的渠道：tax、bank、cash、withholding、proxy",
         )
         reverse.add_argument("--reason", required=True, metavar="原因", help="冲正原因")
-        reverse.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
         suspense = actions.add_parser("suspense", help="列出挂账的缴费及原因")
         suspense.add_argument(
             "--all", action="store_true", help="连同已处理的一并列出（默认只列未处理的）"
@@ -54,7 +65,6 @@ class Command(CanbaoCommand):
         recheck = actions.add_parser(
             "recheck", help="核定或登记库更新后，重新核对挂账缴费（能入账的即参保）"
         )
-        recheck.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
         position = actions.add_parser(
             "position", help="一个人的账：应缴、已缴（本人、各资助方）、参保入账、挂账、冲正"
         )
@@ -80,7 +90,7 @@ class Command(CanbaoCommand):
                     channel=options["channel"],
                     key=options["key"],
                     reason=options["reason"],
-                    username=options["user"],
+                    actor=self.actor,
                 )
             except PaymentError as error:
                 if options["json"]:
@@ -114,7 +124,7 @@ class Command(CanbaoCommand):
             self._position(campaign, options["id_number"], as_json=options["json"])
             return
         if options["action"] == "recheck":
-            applied = recheck_held_payments(campaign=campaign, username=options["user"])
+            applied = recheck_held_payments(campaign=campaign, actor=self.actor)
             result: dict[str, Any] = {
                 "campaign": campaign.pk,
                 "enrolled": applied.enrolled,
@@ -159,10 +169,15 @@ class Command(CanbaoCommand):
             )
 
     def _position(self, campaign: Campaign, id_number: str, *, as_json: bool) -> None:
-        resident = Resident.objects.filter(id_number=id_number.strip().upper()).first()
+        resident = self.scope.residents().filter(id_number=id_number.strip().upper()).first()
         if resident is None:
             raise CommandError(f"登记库中没有证件号码为{id_number}的人员", returncode=USAGE_ERROR)
         statement = resident_statement(campaign=campaign, resident=resident)
+        record_audit(
+            action="view_resident",
+            actor=self.actor,
+            details={"resident": resident.pk, "campaign": campaign.pk},
+        )
         if as_json:
             self.stdout.write(json.dumps(statement, ensure_ascii=False))
             return

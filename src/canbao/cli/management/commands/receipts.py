@@ -14,6 +14,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db.models import Count, Q
 
+from canbao.accounts.scope import Permission
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
@@ -41,11 +42,24 @@ def number_argument(text: str) -> int:
     return number
 
 
+PERMISSIONS = {
+    "issue": Permission.RECONCILE,
+    "void": Permission.RECONCILE,
+    "cancel": Permission.RECONCILE,
+    "books": Permission.VIEW_MONEY,
+    "report": Permission.VIEW_MONEY,
+}
+
+
 class Command(CanbaoCommand):
+    takes_account = True
     help = (
         "收款收据：向收款人发放收据本（issue）、作废收据（void）、缴销收据本（cancel）、"
         "列出收据本（books），以及各村人、钱、票、册四相符报告（report）。"
     )
+
+    def permission(self, options: dict[str, Any]) -> Permission:
+        return PERMISSIONS[options["action"]]
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="操作")
@@ -92,7 +106,6 @@ class Command(CanbaoCommand):
                 "--campaign", type=int, metavar="编号", help="工作编号（只有一项进行中时可省略）"
             )
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
-            sub.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
 
     def handle(self, *args: Any, **options: Any) -> None:
         check_outputs(options, "xlsx")
@@ -108,7 +121,7 @@ class Command(CanbaoCommand):
                 report, text = self._void(campaign, options)
             elif action == "cancel":
                 book = cancel_receipt_book(
-                    campaign=campaign, book_id=options["book"], username=options["user"]
+                    campaign=campaign, book_id=options["book"], actor=self.actor
                 )
                 report, text = book_as_json(book), f"已缴销：{book_label(book)}"
             elif action == "books":
@@ -140,7 +153,7 @@ class Command(CanbaoCommand):
             village_code=options["village"],
             first=options["first"],
             last=options["last"],
-            username=options["user"],
+            actor=self.actor,
         )
         count = book.last_number - book.first_number + 1
         return book_as_json(book), f"已发放：{book_label(book)}，共 {count} 张"
@@ -150,7 +163,7 @@ class Command(CanbaoCommand):
             campaign=campaign,
             number=options["number"],
             reason=options["reason"],
-            username=options["user"],
+            actor=self.actor,
         )
         report = {
             "number": receipt.number,
@@ -194,6 +207,12 @@ class Command(CanbaoCommand):
         if options["xlsx"]:
             with output_file(options["xlsx"], force=options["force"]) as path:
                 write_four_match_xlsx(matches, path, f"{campaign} 人、钱、票、册四相符")
+            self.record_export(
+                "receipts report",
+                [options["xlsx"]],
+                campaign=campaign.pk,
+                village=options["village"],
+            )
         report = {
             "campaign": campaign.pk,
             "villages": [match.as_json() for match in matches],

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from canbao.accounts.scope import Permission
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
@@ -48,6 +49,12 @@ class Command(CanbaoCommand):
         "每日对账：税务明细、银行入账与本系统入账逐笔、逐行核对；差异逐项说明；账平或差异"
         "均已说明后结账。"
     )
+    takes_account = True
+
+    def permission(self, options: dict[str, Any]) -> Permission:
+        if options.get("action") == "credits":
+            return Permission.IMPORT_PAYMENTS
+        return Permission.RECONCILE
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -92,7 +99,6 @@ class Command(CanbaoCommand):
         credits.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入")
         for sub in (parser, explain, close, reopen, credits):
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
-            sub.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
         for sub in (parser, close, reopen, credits):
             sub.add_argument(
                 "--campaign",
@@ -109,7 +115,7 @@ class Command(CanbaoCommand):
                 view = explain_difference(
                     difference_id=options["difference"],
                     reason=options["reason"],
-                    username=options["user"],
+                    actor=self.actor,
                 )
                 if options["json"]:
                     self.stdout.write(json.dumps(view.as_json(), ensure_ascii=False))
@@ -121,15 +127,13 @@ class Command(CanbaoCommand):
             campaign = self._campaign(options)
             if action == "close":
                 day = options["close_day"]
-                self._day_done(
-                    close_day(campaign=campaign, day=day, username=options["user"]), options
-                )
+                self._day_done(close_day(campaign=campaign, day=day, actor=self.actor), options)
             elif action == "reopen":
                 reopened = reopen_day(
                     campaign=campaign,
                     day=options["reopen_day"],
                     reason=options["reason"],
-                    username=options["user"],
+                    actor=self.actor,
                 )
                 self._day_done(reopened, options)
             elif action == "credits":
@@ -145,7 +149,7 @@ class Command(CanbaoCommand):
                     day=options["day"],
                     tax_file=options["tax_file"],
                     bank_file=options["bank_file"],
-                    username=options["user"],
+                    actor=self.actor,
                 )
                 self._day_done(result, options, self.save_errors(result.errors, options))
         except ReconciliationError as error:
@@ -199,7 +203,7 @@ class Command(CanbaoCommand):
         result = import_bank_credits(
             path=options["file"],
             campaign=campaign,
-            username=options["user"],
+            actor=self.actor,
             dry_run=options["dry_run"],
         )
         if options["json"]:

@@ -25,6 +25,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
+from canbao.accounts.scope import NotFound, Permission, Scope
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id, campaign_policy
 from canbao.cli import REFUSED, USAGE_ERROR
@@ -121,7 +122,10 @@ def tasks_arguments(parser: CommandParser) -> None:
     parser.add_argument("--history", action="store_true", help="列出任务数的每一次变更")
     parser.add_argument("--level", choices=sorted(LEVEL_NAMES), help="表中单位的级别（默认按政策）")
     parser.add_argument("--within", metavar="区划代码", help="只在这个乡镇（或村）范围内")
-    parser.add_argument("--user", help="操作人（默认为当前系统用户）")
+
+
+# The options of `report tasks` that change the tasks (MANAGE), not only list them.
+TASK_CHANGES = ("table", "from_registry", "set")
 
 
 def _given(pairs: list[str]) -> dict[str, str]:
@@ -134,12 +138,11 @@ def _given(pairs: list[str]) -> dict[str, str]:
     return given
 
 
-def tasks(campaign: Campaign, options: dict[str, Any]) -> Output:
+def tasks(campaign: Campaign, options: dict[str, Any], scope: Scope) -> Output:
     within = _within(campaign, options["within"])
     acting = ("table", "from_registry", "set", "history")
     if options["xlsx"] is not None and any(options[a] not in (None, False) for a in acting):
         raise InputError("xlsx_listing_only", "--xlsx 只用于列出各单位任务数（不带其他操作时）")
-    user = options["user"]
     if options["table"] is not None:
         try:
             result = import_task_table(
@@ -150,7 +153,7 @@ def tasks(campaign: Campaign, options: dict[str, Any]) -> Output:
                 given=_given(options["match"]),
                 reason=options["reason"] or "",
                 dry_run=options["dry_run"],
-                username=user,
+                actor=scope.user,
             )
         except TaskImportRefused as refused:
             raise Refused(
@@ -165,7 +168,7 @@ def tasks(campaign: Campaign, options: dict[str, Any]) -> Output:
         return Output(texts.task_import_json(result), texts.task_import_text(result))
     if options["from_registry"]:
         changed, unchanged = tasks_from_registry(
-            campaign=campaign, within=within, reason=options["reason"] or "", username=user
+            campaign=campaign, within=within, reason=options["reason"] or "", actor=scope.user
         )
         listed = stored_tasks(campaign=campaign, within=within)
         data = {"changed": changed, "unchanged": unchanged, **texts.tasks_json(listed)}
@@ -181,7 +184,7 @@ def tasks(campaign: Campaign, options: dict[str, Any]) -> Output:
                 task=options["task"],
                 population=options["population"],
                 reason=options["reason"] or "",
-                username=user,
+                actor=scope.user,
             )
         except InputError as error:
             if error.code == "unknown_unit":
@@ -209,7 +212,7 @@ def coverage_arguments(parser: CommandParser) -> None:
     parser.add_argument("--within", metavar="区划代码", help="只报告这个乡镇（或村）")
 
 
-def coverage_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+def coverage_report(campaign: Campaign, options: dict[str, Any], scope: Scope) -> Output:
     level = options["level"] or campaign_policy(campaign).targets.level
     report = coverage(
         campaign=campaign,
@@ -234,7 +237,7 @@ def funding_arguments(parser: CommandParser) -> None:
     parser.add_argument("--within", metavar="区划代码", help="只报告这个乡镇（或村）")
 
 
-def funding_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+def funding_report(campaign: Campaign, options: dict[str, Any], scope: Scope) -> Output:
     report = funding(
         campaign=campaign,
         as_of=options["as_of"],
@@ -256,7 +259,7 @@ def funds_arguments(parser: CommandParser) -> None:
     )
 
 
-def funds_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+def funds_report(campaign: Campaign, options: dict[str, Any], scope: Scope) -> Output:
     summary = fund_summary(campaign=campaign, as_of=options["as_of"])
     return Output(
         summary.as_json(),
@@ -272,7 +275,7 @@ def students_arguments(parser: CommandParser) -> None:
     parser.add_argument("--as-of", type=iso_date, help="截至日期 YYYY-MM-DD（默认今天）")
 
 
-def students_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+def students_report(campaign: Campaign, options: dict[str, Any], scope: Scope) -> Output:
     report = student_statistics(campaign=campaign, as_of=_as_of(options))
     return Output(
         report.as_json(),
@@ -288,9 +291,14 @@ def _pdf_argument(parser: CommandParser) -> None:
     parser.add_argument("--pdf", type=Path, help="同时写入这个 PDF 文件（供打印、印发）")
 
 
-def _village(campaign: Campaign, code: str) -> Division:
+def _village(campaign: Campaign, code: str, scope: Scope) -> Division:
+    """A village of the campaign the account may follow up."""
     unit = _within(campaign, code)
     assert unit is not None
+    try:
+        scope.division(code)
+    except NotFound:
+        raise InputError("unknown_unit", f"区划代码 {code} 不在本账号负责的范围内") from None
     if unit.level != Division.Level.VILLAGE:
         raise InputError("not_a_village", f"区划代码 {code}（{unit.name}）不是村（社区）")
     return unit
@@ -312,7 +320,7 @@ def bulletin_arguments(parser: CommandParser) -> None:
     _pdf_argument(parser)
 
 
-def bulletin_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+def bulletin_report(campaign: Campaign, options: dict[str, Any], scope: Scope) -> Output:
     _font_for(options)
     if options["number"] is not None and options["number"] < 1:
         raise InputError("bad_number", f"--number 须为正整数：{options['number']}")
@@ -346,11 +354,11 @@ def notices_arguments(parser: CommandParser) -> None:
     )
 
 
-def followup_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+def followup_report(campaign: Campaign, options: dict[str, Any], scope: Scope) -> Output:
     _font_for(options)
     listed = build_followup_list(
         campaign=campaign,
-        village=_village(campaign, options["village"]),
+        village=_village(campaign, options["village"], scope),
         today=timezone.localdate(),
     )
     lines = [
@@ -376,11 +384,11 @@ def followup_report(campaign: Campaign, options: dict[str, Any]) -> Output:
     )
 
 
-def notices_report(campaign: Campaign, options: dict[str, Any]) -> Output:
+def notices_report(campaign: Campaign, options: dict[str, Any], scope: Scope) -> Output:
     _font_for(options)
     notices = build_notices(
         campaign=campaign,
-        village=_village(campaign, options["village"]),
+        village=_village(campaign, options["village"], scope),
         today=timezone.localdate(),
         unpaid_only=options["unpaid"],
     )
@@ -407,64 +415,93 @@ def notices_report(campaign: Campaign, options: dict[str, Any]) -> Output:
 class Subcommand:
     help: str
     arguments: Callable[[CommandParser], None]
-    run: Callable[[Campaign, dict[str, Any]], Output]
+    run: Callable[[Campaign, dict[str, Any], Scope], Output]
+    # What the account must be allowed: always (``reads``: names of persons), or to write the
+    # report to a file (``exports``); a report of totals on the terminal needs no account.
+    exports: Permission
+    reads: Permission | None = None
 
+
+# The options an export's audit row repeats: what the file covers.
+EXPORT_DETAILS = ("as_of", "level", "within", "village", "number", "unpaid")
 
 SUBCOMMANDS: dict[str, Subcommand] = {
     "tasks": Subcommand(
         "各单位任务数：导入任务分解表（按名称对应）、按登记人口测算、调整（留痕）、查看",
         tasks_arguments,
         tasks,
+        exports=Permission.VIEW_PROGRESS,
     ),
     "coverage": Subcommand(
         "截至某日的参保进度：各乡镇或村的人口基数、任务数、已参保、完成率、较上期、排名、"
         "特殊群体参保率",
         coverage_arguments,
         coverage_report,
+        exports=Permission.VIEW_PROGRESS,
     ),
     "funding": Subcommand(
         "工作经费与问责：按政策规则逐单位计算，每笔金额注明所依规则",
         funding_arguments,
         funding_report,
+        exports=Permission.REPORTS,
     ),
     "funds": Subcommand(
         "基金筹集情况：个人缴费分渠道、部门资助应缴与实缴、财政补助、转入财政专户",
         funds_arguments,
         funds_report,
+        exports=Permission.VIEW_MONEY,
     ),
     "students": Subcommand(
         "在校学生参保情况：截至某日各学校、各年级的名册人数、已参保、参保率和未参保学生名单"
         "（学校名册由 canbao import schools 导入）",
         students_arguments,
         students_report,
+        exports=Permission.REPORTS,
+        reads=Permission.REPORTS,
     ),
     "bulletin": Subcommand(
         "参保缴费进度通报（第N期）：排名表、特殊群体未达标单位、低于问责线的单位、参保率与"
         "目标对比图；可写 .xlsx 与 PDF",
         bulletin_arguments,
         bulletin_report,
+        exports=Permission.REPORTS,
     ),
     "followup": Subcommand(
         "一个村（社区）的催缴名单：未参保人员按户列出，特殊群体在前，注明代扣失败与挂账；"
         "可写 .xlsx 与 PDF",
         village_arguments,
         followup_report,
+        exports=Permission.FOLLOW_UP,
+        reads=Permission.FOLLOW_UP,
     ),
     "notices": Subcommand(
         "一个村（社区）的缴费通知单：每户一张，列出每人应缴金额、缴费截止日期与缴费方式；"
         "可写 .xlsx 与 PDF（每页两张，供打印裁开）",
         notices_arguments,
         notices_report,
+        exports=Permission.FOLLOW_UP,
+        reads=Permission.FOLLOW_UP,
     ),
 }
 
 
 class Command(CanbaoCommand):
+    takes_account = True
     help = (
         "参保进度报告：任务数（tasks）、参保进度（coverage）、工作经费与问责（funding）、"
         "基金筹集（funds）；印发的文书：进度通报（bulletin）、催缴名单（followup）、"
         "缴费通知单（notices）。"
     )
+
+    def permission(self, options: dict[str, Any]) -> Permission | None:
+        sub = SUBCOMMANDS[options["action"]]
+        if options["action"] == "tasks" and any(
+            options[o] not in (None, False) for o in TASK_CHANGES
+        ):
+            return Permission.MANAGE
+        if options["xlsx"] is not None or options.get("pdf") is not None:
+            return sub.exports
+        return sub.reads
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -483,20 +520,32 @@ class Command(CanbaoCommand):
         sub = SUBCOMMANDS[options["action"]]
         try:
             campaign = campaign_by_id(options["campaign"])
-            output = sub.run(campaign, options)
+            output = sub.run(campaign, options, self.scope)
         except InputError as error:
             raise CommandError(str(error), returncode=USAGE_ERROR) from None
         except Refused as refused:
             self._refuse(refused, options["json"])
+        written: list[Path] = []
         if options["xlsx"] is not None:
             if output.xlsx is None:
                 raise CommandError("这项操作没有可写入 .xlsx 的报告", returncode=USAGE_ERROR)
             with output_file(options["xlsx"], force=options["force"]) as path:
                 output.xlsx(path)
+            written.append(options["xlsx"])
         if options.get("pdf") is not None:
             assert output.pdf is not None  # only the subcommands that write one take --pdf
             with output_file(options["pdf"], force=options["force"]) as path:
                 output.pdf(path)
+            written.append(options["pdf"])
+        if written:
+            given = {
+                key: value if isinstance(value, bool | int) else str(value)
+                for key in EXPORT_DETAILS
+                if (value := options.get(key)) not in (None, False)
+            }
+            self.record_export(
+                f"report {options['action']}", written, campaign=campaign.pk, **given
+            )
         if options["json"]:
             self.stdout.write(json.dumps(output.data, ensure_ascii=False))
         else:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from canbao.accounts.scope import Permission
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_by_id
 from canbao.cli import REFUSED, USAGE_ERROR
@@ -40,6 +41,10 @@ class Command(CanbaoCommand):
         "银行委托代扣：导入三方协议、生成代扣文件、导入银行回盘、列出失败跟进名单、"
         "生成失败重扣文件。"
     )
+    takes_account = True
+
+    def permission(self, options: dict[str, Any]) -> Permission:
+        return Permission.WITHHOLDING
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="操作")
@@ -77,7 +82,6 @@ class Command(CanbaoCommand):
         follow.add_argument("--xlsx", type=Path, metavar="文件", help="把名单写入这个 .xlsx 文件")
         for sub in (agreements, batch, returns, follow, retry):
             sub.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
-            sub.add_argument("--user", metavar="姓名", help="操作人（默认为当前系统用户）")
             add_force(sub)
         for sub in (batch, returns, follow, retry):
             sub.add_argument(
@@ -95,7 +99,7 @@ class Command(CanbaoCommand):
                 with self.progress(options, "导入三方协议") as progress:
                     result = import_agreements(
                         path=options["file"],
-                        username=options["user"],
+                        actor=self.actor,
                         dry_run=options["dry_run"],
                         progress=progress,
                     )
@@ -108,7 +112,7 @@ class Command(CanbaoCommand):
                     result = import_returns(
                         path=options["file"],
                         campaign=campaign,
-                        username=options["user"],
+                        actor=self.actor,
                         dry_run=options["dry_run"],
                         summary=summary,
                         progress=progress,
@@ -119,7 +123,7 @@ class Command(CanbaoCommand):
                 done = make(
                     campaign=campaign,
                     out=options["out"],
-                    username=options["user"],
+                    actor=self.actor,
                     encoding=ENCODINGS[options["encoding"]],
                     force=options["force"],
                 )
@@ -169,6 +173,13 @@ class Command(CanbaoCommand):
         if options["xlsx"]:
             with output_file(options["xlsx"], force=options["force"]) as path:
                 write_followup_xlsx(rows, path)
+            self.record_export(
+                "withholding followup",
+                [options["xlsx"]],
+                campaign=campaign.pk,
+                township=options["township"],
+                rows=len(rows),
+            )
         if options["json"]:
             counts: dict[str, dict[str, int]] = {}
             for row in rows:
