@@ -4,7 +4,6 @@ through the caller's scope and leaves a ``view_resident`` audit row."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
@@ -22,17 +21,15 @@ from canbao.api.schemas import (
     ResidentOut,
     ResidentSearchIn,
 )
-from canbao.campaigns.models import Assessment, Campaign
-from canbao.campaigns.quotes import facts_of
-from canbao.campaigns.selectors import campaign_policy, reference_day
+from canbao.campaigns.models import Assessment
+from canbao.campaigns.selectors import resident_quote
 from canbao.collection.ledger import resident_statement
 from canbao.collection.models import Enrollment
 from canbao.idnumber import normalize
 from canbao.masking import mask_id, mask_phone
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES, pending_names
-from canbao.policy.quote import quote
 from canbao.registry.batches import record_audit
-from canbao.registry.models import CategoryFact, Resident
+from canbao.registry.models import Resident
 
 router = Router(tags=["人员"])
 SEARCH_LIMIT = 20
@@ -143,7 +140,7 @@ def get_assessment(
     if assessment is None:
         raise Refused(404, "not_assessed", "该人员在本次参保缴费工作中尚未核定应缴金额。")
     enrollment = Enrollment.objects.filter(campaign=chosen, resident=resident).first()
-    day, explained = _quote(chosen, resident)
+    day, explained = resident_quote(chosen, resident)
     rule = explained.rule.name if explained.rule is not None else None
     return {
         "campaign": chosen.pk,
@@ -178,29 +175,6 @@ def get_assessment(
             "paid_fen": enrollment.paid_fen,
         },
     }
-
-
-def _quote(campaign: Campaign, resident: Resident) -> tuple[date, Any]:
-    """The policy's reasoning for the resident as the registry knows them now, on the day the
-    campaign assesses for."""
-    policy = campaign_policy(campaign)
-    day = reference_day(policy)
-    held = sorted(
-        set(
-            CategoryFact.objects.filter(resident=resident)
-            .exclude(valid_from__gt=day)
-            .exclude(valid_to__lt=day)
-            .values_list("category", flat=True)
-        )
-    )
-    facts = facts_of(
-        birth_date=resident.birth_date,
-        categories=held,
-        employee_insured=resident.employee_insured,
-        insured_elsewhere=resident.insured_elsewhere,
-        id_type=resident.id_type,
-    )
-    return day, quote(policy, facts, day)
 
 
 @router.get(

@@ -4,9 +4,12 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from canbao.campaigns.models import Assessment, Campaign
+from canbao.campaigns.quotes import facts_of
 from canbao.errors import InputError
 from canbao.policy.loader import parse_policy_text
+from canbao.policy.quote import Quote, quote
 from canbao.policy.schema import Policy
+from canbao.registry.models import CategoryFact, Resident
 
 
 @lru_cache(maxsize=16)
@@ -53,3 +56,27 @@ def campaign_by_id(campaign_id: int | None) -> Campaign:
 
 def assessment_of(campaign: Campaign, resident_id: int) -> Assessment | None:
     return Assessment.objects.filter(campaign=campaign, resident_id=resident_id).first()
+
+
+def resident_quote(campaign: Campaign, resident: Resident) -> tuple[date, Quote]:
+    """The policy's reasoning for the resident as the registry knows them now, on the day the
+    campaign assesses for (``reference_day``): which category counts, which rule applies, the
+    amounts and the coverage."""
+    policy = campaign_policy(campaign)
+    day = reference_day(policy)
+    held = sorted(
+        set(
+            CategoryFact.objects.filter(resident=resident)
+            .exclude(valid_from__gt=day)
+            .exclude(valid_to__lt=day)
+            .values_list("category", flat=True)
+        )
+    )
+    facts = facts_of(
+        birth_date=resident.birth_date,
+        categories=held,
+        employee_insured=resident.employee_insured,
+        insured_elsewhere=resident.insured_elsewhere,
+        id_type=resident.id_type,
+    )
+    return day, quote(policy, facts, day)

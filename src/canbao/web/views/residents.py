@@ -9,7 +9,6 @@ an audit row naming that key.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django import forms
@@ -20,16 +19,14 @@ from django.views.decorators.cache import never_cache
 
 from canbao.accounts.scope import Permission, Scope
 from canbao.campaigns.models import Assessment, Campaign
-from canbao.campaigns.quotes import facts_of
-from canbao.campaigns.selectors import campaign_policy, reference_day
+from canbao.campaigns.selectors import resident_quote
 from canbao.collection.ledger import positions
 from canbao.collection.models import Enrollment, Payment
 from canbao.idnumber import normalize
 from canbao.masking import mask_id, mask_phone
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES, pending_names
-from canbao.policy.quote import Quote, quote
 from canbao.registry.batches import record_audit
-from canbao.registry.models import AuditEntry, CategoryFact, Resident
+from canbao.registry.models import AuditEntry, Resident
 from canbao.web.access import staff_page
 from canbao.web.selfquery import campaign_of
 from canbao.web.views.audit import action_label, details_text
@@ -203,7 +200,7 @@ def _money(campaign: Campaign, resident: Resident) -> dict[str, Any]:
     reversed_ids = {p.reverses_id for p in payments if p.reverses_id is not None}
     position = positions(campaign=campaign, resident_ids=[resident.pk])[resident.pk]
     enrollment = Enrollment.objects.filter(campaign=campaign, resident=resident).first()
-    day, explained = _explanation(campaign, resident)
+    day, explained = resident_quote(campaign, resident)
     return {
         "assessment": assessment,
         "shares": _shares(assessment),
@@ -239,30 +236,6 @@ def _shares(assessment: Assessment | None) -> list[tuple[str, int]]:
 
 def _named(by_funder: dict[str, int]) -> list[tuple[str, int]]:
     return [(FUNDER_NAMES.get(f, f), fen) for f, fen in sorted(by_funder.items())]
-
-
-def _explanation(campaign: Campaign, resident: Resident) -> tuple[date, Quote]:
-    """The policy's reasoning for the resident as the registry knows them now, on the day the
-    campaign assesses for (``reference_day``): which category counts, which rule applies, the
-    amounts and the coverage."""
-    policy = campaign_policy(campaign)
-    day = reference_day(policy)
-    held = sorted(
-        set(
-            CategoryFact.objects.filter(resident=resident)
-            .exclude(valid_from__gt=day)
-            .exclude(valid_to__lt=day)
-            .values_list("category", flat=True)
-        )
-    )
-    facts = facts_of(
-        birth_date=resident.birth_date,
-        categories=held,
-        employee_insured=resident.employee_insured,
-        insured_elsewhere=resident.insured_elsewhere,
-        id_type=resident.id_type,
-    )
-    return day, quote(policy, facts, day)
 
 
 def _history(resident: Resident) -> list[dict[str, Any]]:
