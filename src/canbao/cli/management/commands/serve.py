@@ -1,10 +1,10 @@
 """`canbao serve`: the pages on gunicorn, a production WSGI server, in the foreground.
 
 SQLite serves from one process with several threads: readers do not block each other under WAL,
-and writes (sessions, audit rows, payments) queue on one database lock anyway. PostgreSQL gets
-two processes. The access log names the method, the path without its query string, the status,
-the size and the time taken: nothing a person typed. Ctrl-C stops the server and the command
-exits 0.
+and writes (audit rows, payments) queue on one database lock anyway. PostgreSQL gets two
+processes. The access log names the method, the path without its query string, the status, the
+size and the time taken: nothing a person typed. Ctrl-C stops the server and the command exits 0
+once the requests in hand are answered.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
+import signal
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import CommandError, CommandParser
 from django.db import connection, connections
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from canbao.cli import FAILED, USAGE_ERROR
 from canbao.cli.failures import schema_failure
@@ -83,7 +85,22 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-class Server(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
+class Master(Arbiter):  # type: ignore[misc]  # gunicorn has no type hints
+    """Ctrl-C stops the server as SIGTERM does: the workers finish the requests in hand. (On
+    SIGINT gunicorn's gthread worker shuts its thread pool down inside the signal handler, which
+    deadlocks when the signal lands while the pool starts a thread: the worker then hangs until
+    it is killed, 30 seconds later.) The workers ignore the terminal's SIGINT: the master tells
+    them."""
+
+    def handle_int(self) -> None:
+        self.handle_term()
+
+
+def ignore_interrupts(_worker: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class Server(BaseApplication):  # type: ignore[misc]
     def __init__(self, options: dict[str, Any], application: WSGIHandler) -> None:
         self.options = options
         self.application = application
@@ -95,6 +112,9 @@ class Server(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hin
 
     def load(self) -> WSGIHandler:
         return self.application
+
+    def run(self) -> None:
+        Master(self).run()
 
 
 class Command(CanbaoCommand):
@@ -184,6 +204,7 @@ def serve(say: Callable[[str], None], *, bind: str, workers: int | None, threads
         "loglevel": "warning",
         "control_socket_disable": True,
         "when_ready": ready,
+        "post_worker_init": ignore_interrupts,
     }
     master = os.getpid()
     try:
