@@ -1,6 +1,7 @@
 """`canbao serve` as an administrator starts it: gunicorn serving the pages and their static
 files, an access log without query strings, Ctrl-C stopping it cleanly, and Chinese refusals
-for a database that is not ready or a port that is taken."""
+for a database that is not ready or a port that is taken. And `canbao demo` (scripts/demo)
+ending on the served pages, with accounts a newcomer can log in with."""
 
 import http.client
 import os
@@ -174,3 +175,35 @@ def test_serve_says_what_a_wrong_bind_should_look_like(tmp_path: Path) -> None:
             f"--bind 的值“{bind}”不对：须为 地址:端口，例如 127.0.0.1:8000"
         )
 
+
+def test_the_demo_ends_serving_the_county_to_its_demo_clerk(tmp_path: Path) -> None:
+    env = {**environment(tmp_path), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    port = free_port()
+    demo = ("demo", "--residents", "2000", "--bind", f"127.0.0.1:{port}")
+    with serving(env, *demo) as (server, said):
+        accounts = said[said.index("角色 | 账号 | 密码 | 能看到什么") + 1 : -1]
+        roles = [line.split(" | ")[0] for line in accounts]
+        assert roles == [
+            "县医保局管理员",
+            "县医保局经办人员",
+            "乡镇经办人员",
+            "村级收缴员",
+            "部门经办人员",
+            "财政人员",
+            "审计人员",
+            "系统对接（税务、银行）",
+        ]
+        _, username, password, _ = accounts[1].split(" | ")
+        registry = said[said.index("== 登记情况") + 1 :]
+        townships = [line.split("（")[0].strip() for line in registry if "户，" in line]
+        assert townships
+        visitor = Visitor(port)
+        visitor.log_in(username, password)
+        status, _, dashboard = visitor.send("GET", "/")
+        assert status == 200
+        assert "桃江县参保进度" in dashboard
+        for township in townships:
+            assert township in dashboard
+        out, err = interrupt(server)
+    assert out.rstrip().endswith("网页服务已停止。")
+    assert "Traceback" not in err
