@@ -53,7 +53,18 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from collection import export_rows, write_payments
-from import_residents import DATA, RESULTS, Outcome, SQLite, canbao_executable, machine, run
+from import_residents import (
+    DATA,
+    RESULTS,
+    ROOT,
+    Database,
+    Outcome,
+    PostgreSQL,
+    SQLite,
+    canbao_executable,
+    machine,
+    run,
+)
 from reports import PAYERS_SQL, corrected_rosters, load
 
 GOAL_P99_MS = 50.0
@@ -61,6 +72,7 @@ CACHE_LABEL = "web-latency"
 ADMIN, CLERK, COLLECTOR = "bench-admin", "bench-clerk", "bench-collector"
 PASSWORD = "Latency-bench-2026"
 SAMPLE = 5000  # residents drawn for each target
+SERVE_WORKERS = {"sqlite": 1, "postgres": 2}  # canbao serve's default processes
 NOT_FOUND = "未查到与该身份证号码和姓名相符的参保信息"
 # The resident's row through the registry's unique index (id_type, id_number).
 FLOOR_SQL = "SELECT * FROM registry_resident WHERE id_type = %s AND id_number = %s"
@@ -69,8 +81,9 @@ FLOOR_SQL = "SELECT * FROM registry_resident WHERE id_type = %s AND id_number = 
 # --- the county, built once ----------------------------------------------------------------------
 
 
-def build(url: str, data: Path, timeout: float) -> str | None:
-    """The assessed and paid county in the database at `url`; the failure, if any."""
+def build(url: str, data: Path, timeout: float, database: Database | None = None) -> str | None:
+    """The assessed and paid county in the database at `url` (SQLite, or `database`'s
+    PostgreSQL); the failure, if any."""
     executable = canbao_executable()
     assert executable is not None, "no canbao command: scripts/install main"
     env = {**os.environ, "DATABASE_URL": url, "CANBAO_AS": ADMIN}
@@ -92,7 +105,7 @@ def build(url: str, data: Path, timeout: float) -> str | None:
             if not done.ok:
                 return f"{' '.join(step[:2]) if step else 'accounts'}: {done.failure()}"
         payers = work / "payers.csv"
-        export_rows(SQLite(work), url, PAYERS_SQL, payers)
+        export_rows(database or SQLite(work), url, PAYERS_SQL, payers)
         payments = work / "tax-detail.csv"
         write_payments(payers, payments)
         print("  build: canbao import payments", flush=True)
@@ -387,68 +400,52 @@ def stop(server: subprocess.Popen[str]) -> None:
         os.killpg(server.pid, signal.SIGKILL)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Latency of the pages under concurrent clients")
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--think", type=float, default=0.0, help="mean seconds between requests")
-    parser.add_argument("--workers", type=int, help="canbao serve --workers (default its own)")
-    parser.add_argument("--threads", type=int, default=8, help="canbao serve --threads")
-    parser.add_argument("--targets", default="clerk,collector,query,floor")
-    parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument(
-        "--analyze",
-        action="store_true",
-        help="run SQLite's ANALYZE on the county first (its statistics stay in the file)",
-    )
-    parser.add_argument("--timeout", type=float, default=3600.0)
-    parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.setup:
-        print(json.dumps(setup()))
-        return 0
-    if args.floor:
-        print(json.dumps(floor(args.clients, args.warmup, args.seconds, args.think)))
-        return 0
-
+def sqlite_county(args: argparse.Namespace) -> tuple[str, str]:
+    """The cached SQLite county, built when missing or asked; its URL and what the report says
+    of it. Raises SystemExit when it cannot be built."""
     data: Path = args.data.resolve()
-    database = SQLite(data)
-    url = f"sqlite:///{data / f'{CACHE_LABEL}.sqlite3'}"
+    path = data / f"{CACHE_LABEL}.sqlite3"
     built = data / f"{CACHE_LABEL}.json"
     if args.rebuild or not built.exists():
-        if not (data / "residents.csv").exists():
-            print(f"no {data / 'residents.csv'}: run bench/generate.py first", file=sys.stderr)
-            return 2
         built.unlink(missing_ok=True)
         building = time.perf_counter()
-        failure = build(database.fresh(CACHE_LABEL), data, args.timeout)
+        failure = build(SQLite(data).fresh(CACHE_LABEL), data, args.timeout)
         if failure:
-            print(f"building the county failed: {failure}", file=sys.stderr)
-            return 1
+            raise SystemExit(f"building the county failed: {failure}")
         built.write_text(json.dumps({"built_seconds": round(time.perf_counter() - building)}))
-    executable = canbao_executable()
-    assert executable is not None
-    migrated = run([executable, "init"], env={**os.environ, "DATABASE_URL": url})
-    prepared = child(url, "--setup", timeout=args.timeout)
-    if not migrated.ok or not prepared.ok:
-        failed = migrated if not migrated.ok else prepared
-        print(f"set-up failed: {failed.failure()}", file=sys.stderr)
-        return 1
-    sample = json.loads(prepared.stdout.strip().splitlines()[-1])
-    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+    with sqlite3.connect(path) as connection:
         if args.analyze:
             connection.execute("ANALYZE")
         statistics = connection.execute(
             "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
         ).fetchone()[0]
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    analysed = "yes" if statistics else "none"
+    note = f"{shown}, reused when there; the planner's statistics (`ANALYZE`): {analysed}"
+    return f"sqlite:///{path}", note
 
-    started = datetime.now(UTC).astimezone()
+
+def postgres_county(args: argparse.Namespace, postgres: PostgreSQL) -> tuple[str, str]:
+    """The county built into the throwaway cluster, then analysed (as autovacuum would, but
+    before the measurement)."""
+    url = postgres.fresh("web_latency")
+    failure = build(url, args.data.resolve(), args.timeout, postgres)
+    if failure:
+        raise SystemExit(f"building the county failed: {failure}")
+    subprocess.run(postgres.psql_command(url, "ANALYZE"), capture_output=True, check=True)
+    return url, "built for this run in a throwaway cluster, then `ANALYZE`"
+
+
+def measure(args: argparse.Namespace, url: str) -> tuple[list[tuple[Measured, str]], int]:
+    """Every target wanted against the county at `url`: its rows and the residents it has."""
+    executable = canbao_executable()
+    assert executable is not None
+    migrated = run([executable, "init"], env={**os.environ, "DATABASE_URL": url})
+    prepared = child(url, "--setup", timeout=args.timeout)
+    if not migrated.ok or not prepared.ok:
+        raise SystemExit(f"set-up failed: {(prepared if migrated.ok else migrated).failure()}")
+    sample = json.loads(prepared.stdout.strip().splitlines()[-1])
     port = free_port()
-    server = serve(url, port, args.workers, args.threads)
     wanted = args.targets.split(",")
     targets = {
         "clerk": (
@@ -467,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     }
     rows: list[tuple[Measured, str]] = []
+    server = serve(url, port, args.workers, args.threads)
     try:
         for name in [n for n in wanted if n in targets]:
             what, start = targets[name]
@@ -491,13 +489,64 @@ def main(argv: list[str] | None = None) -> int:
         options += ["--seconds", str(args.seconds), "--think", str(args.think)]
         done = child(url, "--floor", *options, timeout=args.timeout)
         if not done.ok:
-            print(f"floor failed: {done.failure()}", file=sys.stderr)
-            return 1
+            raise SystemExit(f"floor failed: {done.failure()}")
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         what = f"floor: `{FLOOR_SQL}` from {args.clients} threads, a connection each"
         outcome = Measured(what, figures["latencies"], figures["failures"], args.seconds)
         rows.append((outcome, f"{before} → {load()}"))
         print(f"    {' | '.join(outcome.cells())}", flush=True)
+    return rows, int(sample["residents"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Latency of the pages under concurrent clients")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--think", type=float, default=0.0, help="mean seconds between requests")
+    parser.add_argument("--workers", type=int, help="canbao serve --workers (default its own)")
+    parser.add_argument("--threads", type=int, default=8, help="canbao serve --threads")
+    parser.add_argument("--targets", default="clerk,collector,query,floor")
+    parser.add_argument("--rebuild", action="store_true", help="build the SQLite county again")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="run SQLite's ANALYZE on the county first (its statistics stay in the file)",
+    )
+    parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.setup:
+        print(json.dumps(setup()))
+        return 0
+    if args.floor:
+        print(json.dumps(floor(args.clients, args.warmup, args.seconds, args.think)))
+        return 0
+    if not (args.data / "residents.csv").exists():
+        print(f"no {args.data / 'residents.csv'}: run bench/generate.py first", file=sys.stderr)
+        return 2
+
+    started = datetime.now(UTC).astimezone()
+    if args.database == "sqlite":
+        version = SQLite(args.data).version()
+        url, county = sqlite_county(args)
+        rows, residents = measure(args, url)
+    else:
+        with tempfile.TemporaryDirectory(prefix="canbao-bench.") as work:
+            postgres = PostgreSQL(Path(work))
+            try:
+                error = postgres.start()
+                if error:
+                    raise SystemExit(error)
+                version = postgres.version()
+                url, county = postgres_county(args, postgres)
+                rows, residents = measure(args, url)
+            finally:
+                postgres.stop()
 
     gunicorn = subprocess.run(
         [sys.executable, "-c", "import gunicorn; print(gunicorn.__version__)"],
@@ -505,19 +554,17 @@ def main(argv: list[str] | None = None) -> int:
         text=True,
         check=False,
     ).stdout.strip()
-    processes = args.workers or 1
+    name = "SQLite" if args.database == "sqlite" else "PostgreSQL"
+    processes = args.workers or SERVE_WORKERS[args.database]
     pace = f"an exponential think time of mean {args.think} s" if args.think else "back to back"
     report = [
         f"## {started:%Y-%m-%d %H:%M %Z}: the pages under {args.clients} concurrent clients"
-        " (issue 10) beside the indexed SELECT",
+        f" (issue 10) beside the indexed SELECT, {name}",
         "",
         f"- Machine: {machine()}; `nproc` {os.cpu_count()}",
-        f"- Versions: Python {platform.python_version()}; {database.version()};"
-        f" gunicorn {gunicorn}",
-        f"- County: {sample['residents']:,} residents, daligang-2020 assessed and paid"
-        " (bench/data/web-latency.sqlite3, reused when there); the planner's statistics"
-        f" (`ANALYZE`): {'yes' if statistics else 'none'}.",
-        f"- Server: `canbao serve` on SQLite, {processes} process(es) × {args.threads} threads;"
+        f"- Versions: Python {platform.python_version()}; {version}; gunicorn {gunicorn}",
+        f"- County: {residents:,} residents, daligang-2020 assessed and paid ({county}).",
+        f"- Server: `canbao serve` on {name}, {processes} process(es) × {args.threads} threads;"
         f" the {args.clients} client threads (http.client, keep-alive) on the same machine,"
         f" requests {pace}; {args.warmup:.0f} s of warm-up, then {args.seconds:.0f} s measured.",
         f"- Goal: p99 under {GOAL_P99_MS:.0f} ms.",
