@@ -43,10 +43,7 @@ def test_the_auditor_sees_who_viewed_a_resident_when_and_from_where(
     html = logged_in(client, "auditor").get("/audit/").content.decode()
     assert "查看人员信息" in html
     assert "collector" in html and "127.0.0.1" in html
-    assert (
-        f'<a href="/residents/{season.pk(ZHANG)}/">人员页面</a> resident: {season.pk(ZHANG)}'
-        in html
-    )
+    assert f'<a href="/residents/{season.pk(ZHANG)}/">人员页面</a>' in html
     assert "记录缴费" in html and "冲正缴费" in html and "导入户籍人员" in html
 
 

@@ -39,7 +39,8 @@ def _viewed(scope: Scope, resident: Resident, read: str) -> None:
     record_audit(
         action="view_resident",
         actor=scope.user,
-        details={"resident": resident.pk, "via": "api", "read": read},
+        resident_id=resident.pk,
+        details={"via": "api", "read": read},
     )
 
 

@@ -535,6 +535,7 @@ def reverse_payment(
         record_audit(
             action="reverse_payment",
             actor=actor,
+            resident_id=original.resident_id,
             details={
                 "campaign": campaign.pk,
                 "channel": channel,

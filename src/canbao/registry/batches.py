@@ -247,16 +247,18 @@ def record_audit(
     action: str,
     actor: AbstractBaseUser,
     batch: ImportBatch | None = None,
+    resident_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """One row of the audit trail: who (the account, and its username as it was), what, when
-    and from where (``canbao.request_origin``)."""
+    """One row of the audit trail: who (the account, and its username as it was), what, when,
+    from where (``canbao.request_origin``) and, when it is about one person, whom."""
     return AuditEntry.objects.create(
         user_id=actor.pk,
         username=actor.get_username(),
         origin=current_origin(),
         action=action,
         batch=batch,
+        resident_id=resident_id,
         details=details or {},
     )
 

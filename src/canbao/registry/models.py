@@ -64,6 +64,16 @@ class AuditEntry(models.Model):
     batch = models.ForeignKey(ImportBatch, on_delete=models.SET_NULL, null=True, blank=True)
     at = models.DateTimeField("时间", auto_now_add=True)
     origin = models.CharField("来源地址", max_length=64, default="")
+    # The person the action was about (a view of their page, a payment of theirs reversed):
+    # their history reads it through the index, not by searching the details.
+    resident = models.ForeignKey(
+        "Resident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+        verbose_name="涉及人员",
+    )
     details = models.JSONField("详情", default=dict, blank=True)
 
     class Meta:

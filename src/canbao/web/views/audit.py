@@ -140,11 +140,11 @@ class AuditTable(tables.Table):  # type: ignore[misc]
     def render_batch(self, value: ImportBatch) -> str:
         return f"#{value.pk} {value.file_name}"
 
-    def render_details(self, value: dict[str, Any]) -> str:
-        """The details; a resident named by key links to their page (which checks the scope)."""
+    def render_details(self, value: dict[str, Any], record: AuditEntry) -> str:
+        """The details; a row about a person links to their page (which checks the scope)."""
         text = details_text(value)
-        if isinstance(value.get("resident"), int):
-            link = reverse("web:resident", args=[value["resident"]])
+        if record.resident_id is not None:
+            link = reverse("web:resident", args=[record.resident_id])
             return format_html('<a href="{}">人员页面</a> {}', link, text)
         return text
 

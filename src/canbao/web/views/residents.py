@@ -125,7 +125,7 @@ def resident_search(request: HttpRequest, scope: Scope) -> HttpResponse:
 @staff_page(Permission.VIEW_RESIDENTS)
 def resident_page(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
     resident = scope.resident(pk)
-    record_audit(action="view_resident", actor=scope.user, details={"resident": resident.pk})
+    record_audit(action="view_resident", actor=scope.user, resident_id=resident.pk)
     campaign = campaign_of(resident.village.code)
     context: dict[str, Any] = {
         "resident": resident,
@@ -240,12 +240,8 @@ def _named(by_funder: dict[str, int]) -> list[tuple[str, int]]:
 
 def _history(resident: Resident) -> list[dict[str, Any]]:
     """The audit rows about the person or their payments, latest first (views left out)."""
-    payment_ids = list(Payment.objects.filter(resident=resident).values_list("pk", flat=True))
-    about = Q(details__resident=resident.pk)
-    if payment_ids:
-        about |= Q(details__payment__in=payment_ids)
     rows = (
-        AuditEntry.objects.filter(about)
+        AuditEntry.objects.filter(resident=resident)
         .exclude(action="view_resident")
         .order_by("-at", "-pk")[:HISTORY_LIMIT]
     )

@@ -176,7 +176,8 @@ class Command(CanbaoCommand):
         record_audit(
             action="view_resident",
             actor=self.actor,
-            details={"resident": resident.pk, "campaign": campaign.pk},
+            resident_id=resident.pk,
+            details={"campaign": campaign.pk},
         )
         if as_json:
             self.stdout.write(json.dumps(statement, ensure_ascii=False))
