@@ -96,10 +96,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_VERBOSE = False
 
-# Sessions and the cache live in files beside the database, shared by every server worker:
-# a session is saved on every request (its expiry slides), and on SQLite a database-backed
-# session would wait for the write lock of a running import. The cache holds the progress of
-# imports running in the background and the self-query's rate limit.
+# Sessions and the cache live in files beside the database, shared by every server worker: on
+# SQLite a database-backed session would wait for the write lock of a running import. The
+# cache holds the progress of imports running in the background and the self-query's limit.
 SESSION_ENGINE = "django.contrib.sessions.backends.file"
 SESSION_FILE_PATH = str(DATA_DIR / "sessions")
 Path(SESSION_FILE_PATH).mkdir(parents=True, exist_ok=True)
@@ -112,9 +111,9 @@ CACHES = {
 # Self-queries one client address may make a minute (the public page). A load test raises it
 # with CANBAO_SELF_QUERY_RATE: all its clients come from one address.
 SELF_QUERY_RATE = int(os.environ.get("CANBAO_SELF_QUERY_RATE") or 10)
-# A working day: the session ends 8 hours after the last request, and with the browser.
+# A working day: the session ends 8 hours after logging in, and with the browser. (Not saved on
+# every request to slide it: that would write a file per page view.)
 SESSION_COOKIE_AGE = 8 * 60 * 60
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -212,7 +211,15 @@ def database_from_url(url: str) -> dict[str, Any]:
     )
 
 
-DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL") or default_database_url())}
+DATABASES = {
+    "default": {
+        **database_from_url(os.environ.get("DATABASE_URL") or default_database_url()),
+        # A server thread keeps its connection for a minute rather than opening one (with its
+        # PRAGMAs, or PostgreSQL's authentication) for every page.
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

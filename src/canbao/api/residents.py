@@ -30,6 +30,7 @@ from canbao.masking import mask_id, mask_phone
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES, pending_names
 from canbao.registry.batches import record_audit
 from canbao.registry.models import Resident
+from canbao.registry.selectors import with_id_number
 
 router = Router(tags=["人员"])
 SEARCH_LIMIT = 20
@@ -96,8 +97,7 @@ def search_residents(request: HttpRequest, payload: ResidentSearchIn) -> dict[st
     scope.require(Permission.VIEW_RESIDENTS)
     number = normalize(payload.id_number).upper()
     found = list(
-        scope.residents()
-        .filter(id_number=number)
+        with_id_number(scope.residents(), number)
         .select_related("village__parent", "household")
         .prefetch_related("categories")
         .order_by("pk")[:SEARCH_LIMIT]

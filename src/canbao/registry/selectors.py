@@ -7,6 +7,12 @@ from django.db.models import Count, F, QuerySet
 from canbao.registry.models import CategoryFact, ImportBatch, Resident, RosterFollowUp
 
 
+def with_id_number(residents: QuerySet[Resident], number: str) -> QuerySet[Resident]:
+    """Those of ``residents`` holding ``number``, of any type of ID. Naming every type lets the
+    database search the unique (id_type, id_number) index instead of reading every resident."""
+    return residents.filter(id_type__in=Resident.IdType.values, id_number=number)
+
+
 def resident_by_id_number(id_number: str, id_type: str = "resident_id") -> Resident | None:
     return Resident.objects.filter(id_type=id_type, id_number=id_number).first()
 

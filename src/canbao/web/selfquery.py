@@ -21,6 +21,7 @@ from canbao.collection.models import Enrollment
 from canbao.idnumber import normalize, parse
 from canbao.masking import mask_id
 from canbao.registry.models import Resident
+from canbao.registry.selectors import with_id_number
 
 __all__ = ["STATUS_LABELS", "SelfQueryAnswer", "Status", "campaign_of", "self_query"]
 
@@ -117,7 +118,7 @@ def self_query(id_number: str, name: str) -> SelfQueryAnswer | None:
     if not number or not wanted or len(number) > ID_MAX or len(wanted) > NAME_MAX:
         return None
     candidates = list(
-        Resident.objects.filter(id_number=number).select_related("village").order_by("pk")
+        with_id_number(Resident.objects.all(), number).select_related("village").order_by("pk")
     )
     # Compared in Python, in constant time, so that a wrong name costs what an unknown number
     # costs: one query for the number, whatever the name.

@@ -8,6 +8,7 @@ an audit row naming that key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +28,16 @@ from canbao.masking import mask_id, mask_phone
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES, pending_names
 from canbao.registry.batches import record_audit
 from canbao.registry.models import AuditEntry, Resident
+from canbao.registry.selectors import with_id_number
 from canbao.web.access import staff_page
 from canbao.web.selfquery import campaign_of
 from canbao.web.views.audit import action_label, details_text
 
 # A search lists at most this many residents; more asks for a narrower search.
 SEARCH_LIMIT = 50
+# What a search for an ID number looks like once normalised: 15 or 18 characters of a citizen
+# ID (the other kinds of ID are as long or longer, all digits and capitals).
+ID_NUMBER = re.compile(r"[0-9A-Z]{15,20}")
 # The history shows the latest this many audit rows about the person.
 HISTORY_LIMIT = 50
 
@@ -63,13 +68,16 @@ def search(scope: Scope, text: str) -> tuple[list[Found], bool]:
     term = normalize(text)
     if not term:
         return [], False
-    rows = list(
-        scope.residents()
-        .filter(
-            Q(id_number=term.upper()) | Q(household__number__iexact=term) | Q(name__icontains=term)
+    if ID_NUMBER.fullmatch(term.upper()):
+        matching = with_id_number(scope.residents(), term.upper())
+    else:
+        matching = scope.residents().filter(
+            Q(household__number__iexact=term) | Q(name__icontains=term)
         )
-        .select_related("household", "village")
-        .order_by("village__code", "household__number", "pk")[: SEARCH_LIMIT + 1]
+    rows = list(
+        matching.select_related("household", "village").order_by(
+            "village__code", "household__number", "pk"
+        )[: SEARCH_LIMIT + 1]
     )
     more = len(rows) > SEARCH_LIMIT
     rows = rows[:SEARCH_LIMIT]
@@ -192,10 +200,11 @@ def _enrollments(resident: Resident) -> list[Enrollment]:
 def _money(campaign: Campaign, resident: Resident) -> dict[str, Any]:
     """The campaign's assessment with the policy's reasoning, the payments and the position."""
     assessment = Assessment.objects.filter(campaign=campaign, resident=resident).first()
-    payments = list(
-        Payment.objects.filter(campaign=campaign, resident=resident)
-        .select_related("receipt")
-        .order_by("paid_on", "pk")
+    # Sorted here: an ORDER BY paid_on can lead SQLite to the campaign's day index, a walk
+    # through every payment of the county, instead of the person's few.
+    payments = sorted(
+        Payment.objects.filter(campaign=campaign, resident=resident).select_related("receipt"),
+        key=lambda p: (p.paid_on, p.pk),
     )
     reversed_ids = {p.reverses_id for p in payments if p.reverses_id is not None}
     position = positions(campaign=campaign, resident_ids=[resident.pk])[resident.pk]

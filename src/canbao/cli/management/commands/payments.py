@@ -22,6 +22,7 @@ from canbao.collection.services import PaymentError, recheck_held_payments, reve
 from canbao.errors import InputError
 from canbao.policy.money import yuan
 from canbao.registry.batches import record_audit
+from canbao.registry.selectors import with_id_number
 
 PERMISSIONS = {
     "reverse": Permission.RESOLVE_HELD,
@@ -169,7 +170,8 @@ class Command(CanbaoCommand):
             )
 
     def _position(self, campaign: Campaign, id_number: str, *, as_json: bool) -> None:
-        resident = self.scope.residents().filter(id_number=id_number.strip().upper()).first()
+        number = id_number.strip().upper()
+        resident = with_id_number(self.scope.residents(), number).first()
         if resident is None:
             raise CommandError(f"登记库中没有证件号码为{id_number}的人员", returncode=USAGE_ERROR)
         statement = resident_statement(campaign=campaign, resident=resident)
