@@ -21,7 +21,13 @@ from canbao.policy.loader import parse_policy_text, policy_text
 from canbao.policy.quote import Quote
 from canbao.policy.schema import Policy
 from canbao.regions.models import Division
-from canbao.registry.batches import Progress, StageSpec, record_audit
+from canbao.registry.batches import (
+    STATISTICS_AFTER_ROWS,
+    Progress,
+    StageSpec,
+    record_audit,
+    refresh_statistics,
+)
 from canbao.registry.models import CategoryFact, Resident
 
 CHUNK = 50_000
@@ -231,6 +237,8 @@ def assess_campaign(
         _write(cursor, campaign.pk, now, result)
         ASSESSMENT_STAGE.drop(cursor)
         SHARE_STAGE.drop(cursor)
+        if result.residents >= STATISTICS_AFTER_ROWS:
+            refresh_statistics(cursor)
         result.payable = list(
             Assessment.objects.filter(campaign=campaign, eligible=True)
             .values_list("payable_fen")
