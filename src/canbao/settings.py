@@ -235,6 +235,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The largest file the imports page takes: a county's million residents as CSV are about
+# 120 MB, as .xlsx about 60 MB.
+UPLOAD_MAX_BYTES = 300 * 2**20
 # Uploaded imports wait here for their batch (removed when the import ends).
 UPLOAD_DIR = DATA_DIR / "uploads"
 

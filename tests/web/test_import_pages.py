@@ -258,6 +258,19 @@ def test_a_file_that_is_not_a_table_is_refused_as_a_whole_in_chinese(
     assert "<td>整个文件</td><td></td><td>不支持的文件类型“.jpg”（照片.jpg）" in page
 
 
+def test_a_file_over_the_upload_limit_is_refused_before_it_is_kept(
+    client: Client, season: MoneySeason, tmp_path: Path, settings: Any, uploads: Path
+) -> None:
+    settings.UPLOAD_MAX_BYTES = 2**20
+    logged_in(client, "clerk")
+    big = tmp_path / "缴费明细.csv"
+    big.write_bytes(b"x" * (2**20 + 1))
+    page = upload(client, "payments", big, channel="tax").content.decode()
+    assert "文件太大（1 MB），一次最多上传 1 MB" in page
+    assert not ImportJob.objects.exists()
+    assert not any(path.is_file() for path in uploads.rglob("*"))
+
+
 def test_the_recent_batches_list_their_counts(
     client: Client, season: MoneySeason, tmp_path: Path
 ) -> None:

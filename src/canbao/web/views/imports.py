@@ -210,6 +210,15 @@ class ImportForm(StyledForm):
                 help_text="只用于部门代缴：文件没有“代缴部门”列时在这里选",
             )
 
+    def clean_file(self) -> UploadedFile[bytes]:
+        upload: UploadedFile[bytes] = self.cleaned_data["file"]
+        size, limit = (upload.size or 0) / 2**20, settings.UPLOAD_MAX_BYTES // 2**20
+        if size > limit:
+            raise forms.ValidationError(
+                f"文件太大（{size:.0f} MB），一次最多上传 {limit} MB：请按乡镇或按月分成几个文件。"
+            )
+        return upload
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("funder") and cleaned.get("channel") != Channel.PROXY:
