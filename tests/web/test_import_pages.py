@@ -13,7 +13,7 @@ from django.test import Client
 from canbao.collection.models import Enrollment, Payment
 from canbao.registry.models import AuditEntry, CategoryFact, ImportBatch
 from canbao.tabular import Column, read_table
-from canbao.web.background import progress_of
+from canbao.web.background import abandon_interrupted_imports, progress_of
 from canbao.web.models import ImportJob
 from canbao.web.views import imports
 from tests.conftest import PASSWORD, csv_file
@@ -225,6 +225,24 @@ def test_the_page_polls_a_running_import_every_second_until_it_ends(
     assert "hx-trigger" not in done
     assert "已导入（批次9）" in done
     cache.clear()
+
+
+def test_an_import_a_stopped_server_left_running_stops_polling_when_the_server_starts_again(
+    client: Client, season: MoneySeason, accounts: dict[str, Any]
+) -> None:
+    job = ImportJob.objects.create(
+        user=accounts["clerk"].user,
+        kind="payments",
+        label="缴费明细（税务）",
+        file_name="big.csv",
+        status=ImportJob.Status.RUNNING,
+    )
+    assert abandon_interrupted_imports() == 1
+    logged_in(client, "clerk")
+    page = client.get(f"/imports/jobs/{job.pk}/", headers=HTMX).content.decode()
+    assert "hx-trigger" not in page
+    assert "网页服务重新启动时这次导入尚未完成，没有写入任何数据，请重新导入。" in page
+    assert abandon_interrupted_imports() == 0
 
 
 def test_a_usage_error_of_the_service_is_said_in_chinese(

@@ -10,9 +10,11 @@ from typing import Any, cast
 
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from canbao.registry.batches import Progress
 from canbao.request_origin import current_origin, origin
+from canbao.web.models import ImportJob
 
 # How long the cache keeps a job's row count: longer than any import.
 PROGRESS_SECONDS = 6 * 60 * 60
@@ -55,3 +57,17 @@ def rows_read(job: int) -> int | None:
     """The rows a running job has read, when this process has heard of it."""
     rows = cache.get(_key(job))
     return int(rows) if rows is not None else None
+
+
+INTERRUPTED = "网页服务重新启动时这次导入尚未完成，没有写入任何数据，请重新导入。"
+
+
+def abandon_interrupted_imports() -> int:
+    """Mark the imports a stopped server left running as failed, so that their pages stop
+    polling: each ran in one transaction, which the stop rolled back. Run when the server
+    starts, before any request can start a new one."""
+    return ImportJob.objects.filter(status=ImportJob.Status.RUNNING).update(
+        status=ImportJob.Status.FAILED,
+        result={"message": INTERRUPTED},
+        finished_at=timezone.now(),
+    )

@@ -27,6 +27,7 @@ from gunicorn.arbiter import Arbiter
 from canbao.cli import FAILED, USAGE_ERROR
 from canbao.cli.failures import schema_failure
 from canbao.cli.output import CanbaoCommand
+from canbao.web.background import abandon_interrupted_imports
 
 DEFAULT_BIND = "127.0.0.1:8000"
 # Processes × threads by database (see the module's docstring).
@@ -172,6 +173,9 @@ def serve(say: Callable[[str], None], *, bind: str, workers: int | None, threads
     if failure is not None:
         raise CommandError(failure[0], returncode=failure[1])
     check_free(host, port)
+    interrupted = abandon_interrupted_imports()
+    if interrupted:
+        say(f"上次停止服务时有 {interrupted} 个网页导入未完成，已标为未能导入（没有写入数据）。")
     processes = workers or DEFAULT_WORKERS.get(connection.vendor, 1)
     database = (
         f"SQLite 文件 {connection.settings_dict['NAME']}"
