@@ -180,6 +180,21 @@ def test_a_resident_outside_the_collectors_village_is_not_there(
     assert (viewed.username, viewed.origin) == ("collector", COMMAND_LINE)
 
 
+def test_the_auditor_reads_a_residents_position_with_the_id_number_masked(
+    accounts: dict[str, Account], tmp_path: Path
+) -> None:
+    assert run("import", "residents", str(household(tmp_path)), "--as", "clerk")[0] == 0
+    opened = ("campaign", "open", "--area", "430922", "--policy", "daligang-2020")
+    assert run(*opened, "--as", "admin")[0] == 0
+    number = person_id(1)
+    masked = number[:6] + "********" + number[-4:]
+    for options in ((), ("--json",)):
+        _, audited, _ = run("payments", "position", number, *options, "--as", "auditor")
+        _, collected, _ = run("payments", "position", number, *options, "--as", "collector")
+        assert masked in audited and number not in audited
+        assert number in collected
+
+
 def test_a_department_reads_its_own_bill_only(accounts: dict[str, Account]) -> None:
     status, _, message = run("bills", "--funder", "medical_assistance", "--as", "department")
     assert (status, message) == (2, "账号“department”只能查看民政部门的账单")

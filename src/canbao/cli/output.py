@@ -20,7 +20,7 @@ from argparse import SUPPRESS
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
@@ -30,6 +30,7 @@ from canbao.cli import USAGE_ERROR
 from canbao.cli.acting import NO_ACCOUNT, acting_scope, add_acting_option
 from canbao.cli.escape import printable
 from canbao.cli.parser import ClerkParser
+from canbao.masking import mask_identities
 from canbao.registry.batches import (
     ERRORS_LISTED,
     Progress,
@@ -53,6 +54,19 @@ class EscapingOutput(OutputWrapper):
         ending: str | None = None,
     ) -> None:
         super().write(printable(msg), style_func, ending)
+
+
+class MaskingOutput(EscapingOutput):
+    """The output of an account whose role only counts people (finance, audit): ID and mobile
+    numbers appear with their middles hidden, in text and in JSON alike."""
+
+    def write(  # type: ignore[override]  # as OutputWrapper's own
+        self,
+        msg: str = "",
+        style_func: Callable[[str], str] | None = None,
+        ending: str | None = None,
+    ) -> None:
+        super().write(mask_identities(msg), style_func, ending)
 
 
 class CanbaoCommand(BaseCommand):
@@ -113,12 +127,15 @@ class CanbaoCommand(BaseCommand):
 
     def execute(self, *args: Any, **options: Any) -> str | None:
         self._raw_stderr: IO[str] = options.pop("stderr", None) or sys.stderr
-        self.stdout = EscapingOutput(options.pop("stdout", None) or sys.stdout)
+        raw_stdout: TextIO = options.pop("stdout", None) or sys.stdout
+        self.stdout = EscapingOutput(raw_stdout)
         self.stderr = EscapingOutput(self._raw_stderr)
         self.stderr.style_func = self.style.ERROR
         try:
             if self.takes_account:
                 self.scope = self.act_as(options)
+                if self.scope.masks_identity:
+                    self.stdout = MaskingOutput(raw_stdout)
             result: str | None = super().execute(*args, **options)
         except CommandError as error:
             # Django would print it as "CommandError: ..."; a clerk reads the message alone.
