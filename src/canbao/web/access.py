@@ -66,11 +66,13 @@ def staff_page(
 def nav_items(scope: Scope) -> list[dict[str, Any]]:
     """The menu of an account: only what its role may open."""
     items: list[tuple[str, str, Needs | None]] = [
+        # An account without the overview starts on the first entry it has: a department on
+        # its bills.
         ("web:dashboard", "总览", Permission.VIEW_PROGRESS),
+        ("web:reports", "报表", REPORT_PERMISSIONS),
         ("web:resident_search", "人员查询", Permission.VIEW_RESIDENTS),
         ("web:payments", "收缴", MONEY_PERMISSIONS),
         ("web:imports", "导入", IMPORT_PERMISSIONS),
-        ("web:reports", "报表", REPORT_PERMISSIONS),
         ("web:audit", "审计", Permission.AUDIT),
     ]
     return [
