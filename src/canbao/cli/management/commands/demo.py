@@ -5,9 +5,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError, CommandParser
-from platformdirs import user_data_path
 
 from canbao.cli import USAGE_ERROR
 from canbao.cli.management.commands.serve import (
@@ -107,9 +107,7 @@ class Command(CanbaoCommand):
         preset = options["preset"] or DEFAULT_PRESET
         season = PRESET_SEASONS[preset]
         policy = demo_policy(preset)
-        out_dir = (
-            user_data_path("canbao") / "demo" / f"{preset}-{options['seed']}-{options['residents']}"
-        )
+        out_dir = settings.DATA_DIR / "demo" / f"{preset}-{options['seed']}-{options['residents']}"
         try:
             ensure_demo_accounts(season.county.code)
         except InputError as error:  # a database with accounts but no county administrator
