@@ -9,6 +9,7 @@ import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -124,10 +125,8 @@ def expected_enrolled(campaign: Campaign, paid: Paid) -> set[str]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("preset", sorted(PRESET_SEASONS))
-def test_a_whole_season_runs_under_every_preset(
-    preset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+def test_a_whole_season_runs_under_every_preset(preset: str, tmp_path: Path, settings: Any) -> None:
+    settings.DATA_DIR = tmp_path / "canbao"
     plan = PRESET_SEASONS[preset]
     out = run_demo(preset)
     season = out.split("== 参保缴费")[1]
