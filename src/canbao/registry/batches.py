@@ -155,6 +155,51 @@ class Context:
         self.cursor.execute(sql, params)
         return int(self.cursor.fetchone()[0] or 0)
 
+    def refuse_repeated_ids(self, stage: str, advice: str, errors: list[RowError]) -> None:
+        """An error for each later row of an ID number the file lists twice, naming the first;
+        ``advice`` follows the number in the message."""
+        for row, first_row, id_number in self.fetch(
+            f"""SELECT a.line, m.first_row, a.id_number FROM {stage} a
+            JOIN (SELECT id_number, MIN(line) AS first_row FROM {stage}
+                  GROUP BY id_number HAVING COUNT(*) > 1) m ON m.id_number = a.id_number
+            WHERE a.line <> m.first_row"""
+        ):
+            errors.append(
+                RowError(
+                    row,
+                    self.header("id_number"),
+                    "duplicate_in_file",
+                    f"身份证号码{id_number}与第{first_row}行重复{advice}",
+                )
+            )
+
+    def attach_residents(self, stage: str) -> None:
+        """Set each staged row's ``resident_id`` to the registered citizen of its ID number."""
+        self.cursor.execute(
+            f"""UPDATE {stage} SET resident_id = (
+              SELECT r.id FROM registry_resident r
+              WHERE r.id_type = 'resident_id' AND r.id_number = {stage}.id_number)"""
+        )
+
+    def refuse_other_names(
+        self, stage: str, document: str, advice: str, errors: list[RowError]
+    ) -> None:
+        """An error for each attached row whose name is not the registry's; the message says
+        what the ``document`` (名册, 协议) has and ends with ``advice``."""
+        for row, id_number, name, known in self.fetch(
+            f"""SELECT s.line, s.id_number, s.name, r.name FROM {stage} s
+            JOIN registry_resident r ON r.id = s.resident_id WHERE r.name <> s.name"""
+        ):
+            errors.append(
+                RowError(
+                    row,
+                    self.header("name"),
+                    "name_mismatch",
+                    f"身份证号码{id_number}在登记库中的姓名是“{known}”，{document}上是“{name}”："
+                    + advice,
+                )
+            )
+
 
 @dataclass(frozen=True)
 class StageSpec:

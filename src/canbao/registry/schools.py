@@ -154,39 +154,9 @@ def _apply_schools(ctx: Context, as_of: date) -> Outcome:
     s = SCHOOL_STAGE.name
     h = ctx.header
     out = Outcome()
-    for row, first_row, id_number in ctx.fetch(
-        f"""SELECT a.line, m.first_row, a.id_number FROM {s} a
-        JOIN (SELECT id_number, MIN(line) AS first_row FROM {s}
-              GROUP BY id_number HAVING COUNT(*) > 1) m ON m.id_number = a.id_number
-        WHERE a.line <> m.first_row"""
-    ):
-        out.errors.append(
-            RowError(
-                row,
-                h("id_number"),
-                "duplicate_in_file",
-                f"身份证号码{id_number}与第{first_row}行重复：一人只能在一所学校的一个年级，"
-                "请删除重复的行。",
-            )
-        )
-    ctx.cursor.execute(
-        f"""UPDATE {s} SET resident_id = (
-          SELECT r.id FROM registry_resident r
-          WHERE r.id_type = 'resident_id' AND r.id_number = {s}.id_number)"""
-    )
-    for row, id_number, name, known_name in ctx.fetch(
-        f"""SELECT s.line, s.id_number, s.name, r.name FROM {s} s
-        JOIN registry_resident r ON r.id = s.resident_id WHERE r.name <> s.name"""
-    ):
-        out.errors.append(
-            RowError(
-                row,
-                h("name"),
-                "name_mismatch",
-                f"身份证号码{id_number}在登记库中的姓名是“{known_name}”，名册上是“{name}”："
-                "请与学校核对号码或姓名。",
-            )
-        )
+    ctx.refuse_repeated_ids(s, "：一人只能在一所学校的一个年级，请删除重复的行。", out.errors)
+    ctx.attach_residents(s)
+    ctx.refuse_other_names(s, "名册", "请与学校核对号码或姓名。", out.errors)
     for school, first_row, later in ctx.fetch(
         f"""SELECT f.school, f.first_row, x.valid_from
         FROM (SELECT school, MIN(line) AS first_row FROM {s} GROUP BY school) f

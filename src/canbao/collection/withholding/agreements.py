@@ -140,20 +140,7 @@ def _apply_agreements(ctx: Context) -> Outcome:
     s = AGREEMENT_STAGE.name
     h = ctx.header
     out = Outcome()
-    for row, first_row, id_number in ctx.fetch(
-        f"""SELECT a.line, m.first_row, a.id_number FROM {s} a
-        JOIN (SELECT id_number, MIN(line) AS first_row FROM {s}
-              GROUP BY id_number HAVING COUNT(*) > 1) m ON m.id_number = a.id_number
-        WHERE a.line <> m.first_row"""
-    ):
-        out.errors.append(
-            RowError(
-                row,
-                h("id_number"),
-                "duplicate_in_file",
-                f"身份证号码{id_number}与第{first_row}行重复：一人只能有一份有效协议。",
-            )
-        )
+    ctx.refuse_repeated_ids(s, "：一人只能有一份有效协议。", out.errors)
     ctx.cursor.execute(
         f"""UPDATE {s} SET
           resident_id = (SELECT r.id FROM registry_resident r
@@ -175,18 +162,7 @@ def _apply_agreements(ctx: Context) -> Outcome:
                 f"身份证号码{id_number}（{name}）不在登记库中：请先登记户籍，再签订代扣协议。",
             )
         )
-    for row, id_number, name, known in ctx.fetch(
-        f"""SELECT s.line, s.id_number, s.name, r.name FROM {s} s
-        JOIN registry_resident r ON r.id = s.resident_id WHERE r.name <> s.name"""
-    ):
-        out.errors.append(
-            RowError(
-                row,
-                h("name"),
-                "name_mismatch",
-                f"身份证号码{id_number}在登记库中的姓名是“{known}”，协议上是“{name}”：请核对。",
-            )
-        )
+    ctx.refuse_other_names(s, "协议", "请核对。", out.errors)
     dead = ", ".join(f"'{r}'" for r in NEEDS_NEW_AGREEMENT)
     ctx.cursor.execute(
         f"""UPDATE {s} SET state = CASE
