@@ -4,6 +4,7 @@ write them (CSV in UTF-8 or GB18030 with a title row, .xlsx)."""
 import csv
 import io
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -38,6 +39,13 @@ RESIDENT_HEADER = (
     "职工医保",
     "异地参保",
 )
+
+
+def free_port() -> int:
+    """A local port no one listens on, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def person_id(sequence: int, sex: str = "M", born: date = date(1980, 5, 17)) -> str:

@@ -16,14 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+from tests.conftest import free_port
+
 CANBAO = str(Path(sys.executable).with_name("canbao"))
 READY = "Canbao 网页服务已启动："
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def environment(tmp_path: Path) -> dict[str, str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(os.environ.get("CANBAO_SCREENSHOTS", "build/screenshots"))
@@ -51,12 +51,6 @@ class County:
     folder: Path
     env: dict[str, str]
     pks: dict[str, int]  # resident keys by ID number
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def serve_county(folder: Path, build: str = DALIGANG_SEASON) -> Iterator[County]:
