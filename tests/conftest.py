@@ -209,22 +209,10 @@ def as_admin(admin: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 def accounts(daligang: dict[str, Division], admin: Any) -> dict[str, Any]:
     """One account per role in 大栗港镇, and a collector of the other village (the outsider
     whom the collector's residents must stay hidden from). Every password is ``PASSWORD``."""
-    from canbao.accounts.models import Role
     from canbao.accounts.services import create_account
+    from tests.roles import ACCOUNT_OPTIONS  # it reads this module's division codes
 
-    made = {
-        "clerk": dict(role=Role.COUNTY_CLERK),
-        "township": dict(role=Role.TOWNSHIP_CLERK, division_code=TOWNSHIP),
-        "collector": dict(role=Role.VILLAGE_COLLECTOR, division_code=VILLAGE),
-        "outsider": dict(role=Role.VILLAGE_COLLECTOR, division_code=OTHER_VILLAGE),
-        "department": dict(
-            role=Role.DEPARTMENT_CLERK, funder="civil_affairs", categories=("rural_dibao",)
-        ),
-        "finance": dict(role=Role.FINANCE),
-        "auditor": dict(role=Role.AUDITOR),
-        "tax": dict(role=Role.INTEGRATION, channel="tax"),
-    }
     return {"admin": admin.account} | {
         name: create_account(username=name, password=PASSWORD, actor=admin, **options)
-        for name, options in made.items()
+        for name, options in ACCOUNT_OPTIONS.items()
     }
