@@ -183,3 +183,11 @@ def test_a_token_names_its_integration_until_revoked(accounts: dict[str, Account
     assert account_for_token(token) is None
     with pytest.raises(InputError):
         issue_token(account=accounts["finance"], actor=None)
+
+
+def test_the_countys_money_is_read_by_county_wide_accounts_only(
+    accounts: dict[str, Account],
+) -> None:
+    reading = {n for n, a in accounts.items() if Scope.of(a.user).allows(Permission.VIEW_MONEY)}
+    assert reading == {"admin", "clerk", "finance", "auditor"}
+    assert all(Scope.of(accounts[name].user).county_wide for name in reading)

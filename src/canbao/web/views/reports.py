@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from canbao.accounts.scope import NotPermitted, Permission, Scope
+from canbao.accounts.scope import Permission, Scope
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.selectors import campaign_policy
 from canbao.masking import mask_id, mask_phone
@@ -181,15 +181,8 @@ def funding_file(request: HttpRequest, scope: Scope) -> HttpResponseBase:
 # --- the fund summary ------------------------------------------------------------------------
 
 
-def _funds_scope(scope: Scope) -> None:
-    """The county's money is for county-wide accounts only."""
-    if not scope.county_wide:
-        raise NotPermitted(Permission.VIEW_MONEY)
-
-
 @staff_page(Permission.VIEW_MONEY)
 def funds(request: HttpRequest, scope: Scope) -> HttpResponse:
-    _funds_scope(scope)
     campaign = current_campaign()
     day = day_asked(request)
     context: dict[str, Any] = {"tabs": tabs(scope, "web:report_funds"), "day": day}
@@ -199,7 +192,6 @@ def funds(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @staff_page(Permission.VIEW_MONEY)
 def funds_file(request: HttpRequest, scope: Scope) -> HttpResponseBase:
-    _funds_scope(scope)
     campaign = _campaign()
     day = day_asked(request)
     summary = fund_summary(campaign=campaign, as_of=day)
