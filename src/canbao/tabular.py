@@ -94,6 +94,11 @@ class Table:
     # False when the file is known to hold no NUL character (a CSV whose bytes were scanned).
     _may_hold_nul: bool = field(default=True, repr=False)
 
+    def column_names(self, columns: Sequence[Column]) -> dict[str, str]:
+        """Each column's header as the file writes it, or its first alias when the file has no
+        such column: how a message names a column."""
+        return {c.key: self.headers.get(c.key, c.aliases[0]) for c in columns}
+
     def rows(self) -> Generator[tuple[int, tuple[str, ...]], None, None]:
         """(row number in the file, values in the order of `keys`) for each data row that is not
         entirely empty. Each call reads the file again from the start.

@@ -90,7 +90,7 @@ def _credit_check(table: Table) -> RowCheck:
     amount_key = "amount_yuan" if "amount_yuan" in present else "amount_fen"
     read = parse_yuan if amount_key == "amount_yuan" else parse_fen
     positions = {key: table.keys.index(key) for key in table.keys}
-    headers = {c.key: table.headers.get(c.key, c.aliases[0]) for c in BANK_CREDIT_COLUMNS}
+    headers = table.column_names(BANK_CREDIT_COLUMNS)
 
     def check(
         number: int, values: tuple[str, ...], errors: list[RowError]

@@ -270,7 +270,7 @@ def payment_row_check(
     if channel == Channel.PROXY and funder is None and "funder" not in present:
         raise TableError("部门代缴文件缺少“代缴部门”列：请加上此列，或在命令中用 --funder 指定。")
     positions = {key: table.keys.index(key) for key in table.keys}
-    headers = {c.key: table.headers.get(c.key, c.aliases[0]) for c in columns}
+    headers = table.column_names(columns)
     amount_key = "amount_yuan" if "amount_yuan" in present else "amount_fen"
     read_amount: Callable[[str], int] = parse_yuan if amount_key == "amount_yuan" else parse_fen
 

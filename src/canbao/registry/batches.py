@@ -143,9 +143,7 @@ class Context:
 
     def header(self, key: str) -> str:
         """The column's header text as the file writes it (its first alias if absent)."""
-        if key in self.table.headers:
-            return self.table.headers[key]
-        return next(c.aliases[0] for c in self.columns if c.key == key)
+        return self.table.column_names(self.columns)[key]
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self.cursor.execute(sql, params)

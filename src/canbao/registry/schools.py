@@ -100,7 +100,7 @@ def import_schools(
 
 def _school_check(table: Table, today: date) -> RowCheck:
     get = table.picker(SCHOOL_COLUMNS)
-    h = {c.key: table.headers.get(c.key, c.aliases[0]) for c in SCHOOL_COLUMNS}
+    h = table.column_names(SCHOOL_COLUMNS)
     parse = idnumber.parse
 
     def check(

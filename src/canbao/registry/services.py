@@ -154,15 +154,9 @@ def import_residents(
     )
 
 
-def _header(table: Table, columns: tuple[Column, ...], key: str) -> str:
-    if key in table.headers:
-        return table.headers[key]
-    return next(c.aliases[0] for c in columns if c.key == key)
-
-
 def _resident_check(table: Table, today: date) -> RowCheck:
     get = table.picker(RESIDENT_COLUMNS)
-    h = {c.key: _header(table, RESIDENT_COLUMNS, c.key) for c in RESIDENT_COLUMNS}
+    h = table.column_names(RESIDENT_COLUMNS)
     village_codes: dict[str, str | RowError] = {}
     birth_dates: dict[str, date | None] = {}
     parse = idnumber.parse
@@ -656,7 +650,7 @@ def import_roster(
 
 def _roster_check(table: Table, today: date) -> RowCheck:
     get = table.picker(ROSTER_COLUMNS)
-    h = {c.key: _header(table, ROSTER_COLUMNS, c.key) for c in ROSTER_COLUMNS}
+    h = table.column_names(ROSTER_COLUMNS)
     parse = idnumber.parse
 
     def check(number: int, values: tuple[str, ...], errors: list[RowError]) -> Staged | None:
