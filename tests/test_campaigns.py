@@ -14,7 +14,8 @@ from canbao.demo.counties import COUNTIES
 from canbao.demo.synthetic import generate_county
 from canbao.policy.loader import load_preset
 from canbao.registry.models import AuditEntry
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from tests.conftest import COUNTY, csv_file, person_id, resident, staff
 
 pytestmark = pytest.mark.django_db

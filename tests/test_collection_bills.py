@@ -19,7 +19,8 @@ from canbao.collection.services import PaymentRow, record_payments
 from canbao.errors import InputError
 from canbao.idnumber import make
 from canbao.regions.models import Division
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from canbao.tabular import Column, read_table
 from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident, staff, xlsx_file
 

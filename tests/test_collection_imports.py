@@ -25,7 +25,8 @@ from canbao.collection.receipts import issue_receipt_book
 from canbao.demo.synthetic import generate_county
 from canbao.registry.batches import ImportUsageError
 from canbao.registry.models import ImportBatch
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from tests.conftest import COUNTY, VILLAGE, csv_file, person_id, resident, staff, xlsx_file
 
 pytestmark = pytest.mark.django_db

@@ -28,7 +28,8 @@ from canbao.collection.services import (
     reverse_payment,
 )
 from canbao.registry.models import AuditEntry
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from tests.conftest import COUNTY, TOWNSHIP, VILLAGE, csv_file, person_id, resident, staff
 
 pytestmark = pytest.mark.django_db

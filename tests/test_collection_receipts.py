@@ -24,7 +24,8 @@ from canbao.collection.receipts import (
 from canbao.collection.services import PaymentRow, record_payments, reverse_payment
 from canbao.regions.models import Division
 from canbao.registry.models import AuditEntry, Resident
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from tests.conftest import OTHER_VILLAGE, TOWNSHIP, VILLAGE, csv_file, person_id, resident, staff
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ import pytest
 
 from canbao.registry.batches import ImportUsageError
 from canbao.registry.models import CategoryFact, ImportBatch, Resident, RosterFollowUp
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from tests.conftest import csv_file, person_id, resident, staff, xlsx_file
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.collection.models import Channel
 from canbao.collection.services import PaymentRow, record_payments, reverse_payment
 from canbao.regions.models import Division
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from canbao.reports.coverage import GroupCoverage, coverage
 from canbao.reports.services import override_task
 from tests.conftest import (

@@ -20,7 +20,8 @@ from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.errors import InputError
 from canbao.policy.loader import load_preset, preset_ids
 from canbao.regions.models import Division
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from canbao.reports.documents import fonts
 from canbao.reports.documents.followup_list import (
     build_followup_list,

@@ -15,7 +15,8 @@ from canbao.idnumber import make
 from canbao.policy.funding import UnitProgress, work_funding
 from canbao.policy.loader import load_preset
 from canbao.regions.models import Division
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from canbao.reports.funding import funding
 from canbao.reports.services import override_task
 from tests.conftest import (

@@ -13,7 +13,8 @@ from canbao.collection.services import PaymentRow, record_payments, reverse_paym
 from canbao.idnumber import make
 from canbao.regions.models import Division
 from canbao.registry.models import ImportBatch
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from canbao.reports.funds import fund_summary
 from tests.conftest import COUNTY, csv_file, person_id, resident, staff, xlsx_file
 

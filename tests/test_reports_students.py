@@ -17,8 +17,9 @@ from canbao.collection.models import Channel
 from canbao.collection.services import PaymentRow, record_payments
 from canbao.idnumber import make
 from canbao.regions.models import Division
+from canbao.registry.rosters import import_roster
 from canbao.registry.schools import import_schools
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.services import import_residents
 from canbao.reports.students import StudentsReport, student_statistics
 from tests.conftest import csv_file, resident, staff
 

@@ -12,7 +12,8 @@ from canbao.accounts.scope import NotFound, NotPermitted, Permission, Scope
 from canbao.accounts.services import account_for_token, create_account, issue_token, revoke_tokens
 from canbao.errors import InputError
 from canbao.registry.models import Resident
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from tests.conftest import (
     OTHER_VILLAGE,
     PASSWORD,

@@ -13,7 +13,8 @@ from canbao.accounts.services import create_account, issue_token
 from canbao.campaigns.models import Campaign
 from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.registry.models import Resident
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from tests.conftest import COUNTY, OTHER_VILLAGE, PASSWORD, csv_file, person_id, resident
 
 ZHANG = person_id(1)  # ordinary, village 201: 250 yuan

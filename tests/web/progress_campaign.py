@@ -15,8 +15,9 @@ from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.collection.models import Channel
 from canbao.collection.services import PaymentRow, record_payments
 from canbao.regions.models import Division
+from canbao.registry.rosters import import_roster
 from canbao.registry.schools import import_schools
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.services import import_residents
 from tests.browser.county import places_and_accounts
 from tests.conftest import (
     COUNTY,

@@ -13,7 +13,8 @@ from canbao.campaigns.models import Campaign
 from canbao.campaigns.services import assess_campaign, open_campaign
 from canbao.collection.services import PaymentRow, record_payments, reverse_payment
 from canbao.registry.models import Resident
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.rosters import import_roster
+from canbao.registry.services import import_residents
 from tests.conftest import COUNTY, OTHER_VILLAGE, csv_file, person_id, resident
 
 ROSTER_HEADER = ("姓名", "公民身份号码")

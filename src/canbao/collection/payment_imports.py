@@ -51,6 +51,7 @@ from canbao.collection.services import (
 from canbao.policy.codes import FUNDER_NAMES
 from canbao.policy.money import yuan_decimal
 from canbao.registry.batches import (
+    ID_ALIASES,
     Context,
     ImportResult,
     ImportUsageError,
@@ -77,7 +78,6 @@ __all__ = [
 ]
 
 FILE_CHANNELS = (Channel.TAX, Channel.BANK, Channel.PROXY, Channel.CASH)
-ID_ALIASES = ("公民身份号码", "身份证号", "身份证号码", "证件号码")
 DATE = Column("paid_on", ("缴费日期", "交易日期"))
 NAME = Column("name", ("姓名",))
 ID_NUMBER = Column("id_number", ID_ALIASES)

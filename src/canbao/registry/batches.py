@@ -267,6 +267,9 @@ def bulk_settings(cursor: Any) -> Iterator[None]:
             cursor.execute(f"PRAGMA {schema}.cache_size = {int(value) or -2000}")
 
 
+# The headers a file gives its citizen ID number column, in every import.
+ID_ALIASES = ("公民身份号码", "身份证号", "身份证号码", "证件号码")
+
 # A load this large changes the tables enough for the planner to need new statistics.
 STATISTICS_AFTER_ROWS = 10_000
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from canbao import idnumber
 from canbao.registry.batches import (
+    ID_ALIASES,
     Context,
     ImportResult,
     Outcome,
@@ -34,7 +35,6 @@ from canbao.registry.batches import (
     run_import,
 )
 from canbao.registry.models import ImportBatch
-from canbao.registry.services import ID_ALIASES
 from canbao.tabular import Column, Table, halfwidth, normalize_header
 
 __all__ = ["SCHOOL_COLUMNS", "import_schools"]

@@ -12,6 +12,7 @@ from canbao.collection.models import (
 from canbao.collection.payment_imports import parse_fen, parse_yuan
 from canbao.errors import InputError
 from canbao.registry.batches import (
+    ID_ALIASES,
     RowError,
 )
 from canbao.tabular import (
@@ -21,7 +22,6 @@ from canbao.tabular import (
 
 Result = WithholdingLine.Result
 
-ID_ALIASES = ("公民身份号码", "身份证号", "身份证号码", "证件号码")
 
 AGREEMENT_COLUMNS = (
     Column("name", ("姓名",)),

@@ -49,8 +49,9 @@ from canbao.registry.batches import (
     write_errors_xlsx,
 )
 from canbao.registry.models import ImportBatch
+from canbao.registry.rosters import import_roster
 from canbao.registry.schools import import_schools
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.services import import_residents
 from canbao.reports.documents.formats import yuan_text
 from canbao.web.access import IMPORT_PERMISSIONS, staff_page
 from canbao.web.background import progress_of, rows_read, run_in_background

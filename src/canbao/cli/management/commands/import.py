@@ -22,8 +22,9 @@ from canbao.errors import InputError
 from canbao.policy.codes import CATEGORY_NAMES, FUNDER_NAMES
 from canbao.regions.services import import_divisions
 from canbao.registry.batches import ImportResult, ImportUsageError, Progress
+from canbao.registry.rosters import import_roster
 from canbao.registry.schools import import_schools
-from canbao.registry.services import import_residents, import_roster
+from canbao.registry.services import import_residents
 
 PERMISSIONS = {
     "residents": Permission.IMPORT_REGISTRY,
